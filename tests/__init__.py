@@ -1,0 +1,1 @@
+"""Tests for the MANGO OFFICE integration."""
