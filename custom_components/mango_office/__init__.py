@@ -1,14 +1,99 @@
 """The MANGO OFFICE integration: calls of a Virtual PBX extension in Home Assistant."""
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.const import CONF_TOKEN, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+)
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .api import (
+    DEFAULT_BASE_URL,
+    MangoApiError,
+    MangoAuthError,
+    MangoClient,
+    MangoError,
+)
+from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN
+from .coordinator import MangoConfigEntry, MangoCoordinator
+from .entity import device_info
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the MANGO OFFICE integration."""
+    """Register the integration's actions."""
+    async_setup_services(hass)
     return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bool:
+    """Connect an extension's push channel and set up its entities."""
+    extension: str = entry.data[CONF_EXTENSION]
+    assert entry.unique_id is not None
+    client = MangoClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_TOKEN],
+        base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
+    )
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **device_info(entry.unique_id, extension)
+    )
+    coordinator = MangoCoordinator(hass, entry, client, device.id)
+    try:
+        # Provisioning again is harmless, and brings back an extension the
+        # account's administrator removed from the integration.
+        await client.create_user(extension)
+        await coordinator.channel.connect()
+    except MangoAuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except MangoApiError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="extension_refused",
+            translation_placeholders={"extension": extension, "code": str(err.code)},
+        ) from err
+    except MangoError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = coordinator
+
+    async def _async_close_channel(_: Event | None = None) -> None:
+        # Unregistering tells the service to keep the events as missed.
+        await coordinator.channel.close()
+
+    entry.async_on_unload(_async_close_channel)
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_close_channel)
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Started after the entities exist, so that none of the missed events
+    # it delivers first goes uncounted.
+    entry.async_create_background_task(
+        hass, coordinator.channel.run(), name=f"{entry.title} push channel"
+    )
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bool:
+    """Unload an extension; closing its channel unregisters it."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
+    """Take a new phonebook without dropping the connection."""
+    entry.runtime_data.async_set_phonebook(entry.options.get(CONF_PHONEBOOK, {}))

@@ -1,8 +1,75 @@
 """Constants for the MANGO OFFICE integration."""
 
+from datetime import timedelta
 import logging
 from typing import Final
 
 DOMAIN: Final = "mango_office"
 
 LOGGER = logging.getLogger(__package__)
+
+CONF_EXTENSION: Final = "extension"
+CONF_BASE_URL: Final = "base_url"
+CONF_PHONEBOOK: Final = "phonebook"
+
+MANUFACTURER: Final = "MANGO OFFICE"
+MODEL: Final = "Virtual PBX extension"
+
+# Bus events, one per kind of push, for automations.
+EVENT_CALL: Final = "mango_office_call"
+EVENT_RECORD: Final = "mango_office_record"
+EVENT_IVR: Final = "mango_office_ivr"
+EVENT_ROUTE_RESULT: Final = "mango_office_route_result"
+
+# Event types of the call event entity (and the bus event's event_type).
+CALL_INCOMING: Final = "incoming"
+CALL_OUTGOING: Final = "outgoing"
+CALL_ANSWERED: Final = "answered"
+CALL_MISSED: Final = "missed"
+CALL_ENDED: Final = "ended"
+CALL_EVENT_TYPES: Final = [
+    CALL_INCOMING,
+    CALL_OUTGOING,
+    CALL_ANSWERED,
+    CALL_MISSED,
+    CALL_ENDED,
+]
+RECORDING_AVAILABLE: Final = "available"
+IVR_APPEARED: Final = "appeared"
+ROUTE_SUCCESS: Final = "success"
+ROUTE_FAILURE: Final = "failure"
+
+# Keys of the bus events' data and of the event entities' attributes.
+ATTR_ANSWERED: Final = "answered"
+ATTR_ANSWERED_AT: Final = "answered_at"
+ATTR_CALL_ID: Final = "call_id"
+ATTR_CALLEE_NAME: Final = "callee_name"
+ATTR_CALLEE_NUMBER: Final = "callee_number"
+ATTR_CALLER_NAME: Final = "caller_name"
+ATTR_CALLER_NUMBER: Final = "caller_number"
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_DIRECTION: Final = "direction"
+ATTR_DISCONNECT_REASON: Final = "disconnect_reason"
+ATTR_DURATION: Final = "duration"
+ATTR_ENTRY_ID: Final = "entry_id"
+ATTR_EVENT_TYPE: Final = "event_type"
+ATTR_EXTENSION: Final = "extension"
+ATTR_LINE_NUMBER: Final = "line_number"
+ATTR_MESSAGE: Final = "message"
+ATTR_NAME: Final = "name"
+ATTR_RECORD_ID: Final = "record_id"
+ATTR_REPLAYED: Final = "replayed"
+ATTR_REQUEST_ID: Final = "request_id"
+ATTR_RESULT: Final = "result"
+ATTR_STARTED_AT: Final = "started_at"
+ATTR_STATE: Final = "state"
+ATTR_STATUS: Final = "status"
+ATTR_TIME: Final = "time"
+ATTR_TO: Final = "to"
+ATTR_URL: Final = "url"
+
+# A call whose end never arrived (the service lost it) stops counting as
+# ongoing after this long without news, so call_state cannot get stuck.
+# Nobody rings for ten minutes; a conversation can go on for hours.
+STALE_RINGING_AFTER: Final = timedelta(minutes=10)
+STALE_CALL_AFTER: Final = timedelta(hours=8)

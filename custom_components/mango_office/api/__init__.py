@@ -1,0 +1,52 @@
+"""Async client for MANGO OFFICE's server-client API (API «Сервер-клиент»).
+
+Independent of Home Assistant: it needs only aiohttp, and the caller's
+aiohttp session.
+"""
+
+from .channel import ChannelState, MangoChannel
+from .client import MangoClient, MissedEventsBatch, TransferMethod
+from .errors import (
+    MangoApiError,
+    MangoAuthError,
+    MangoConnectionError,
+    MangoError,
+    MangoProtocolError,
+)
+from .models import (
+    CallEvent,
+    CallState,
+    Direction,
+    IvrEvent,
+    Party,
+    PushEvent,
+    RecordEvent,
+    RouteResultEvent,
+    parse_frame,
+    parse_message,
+)
+from .wire import DEFAULT_BASE_URL
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "CallEvent",
+    "CallState",
+    "ChannelState",
+    "Direction",
+    "IvrEvent",
+    "MangoApiError",
+    "MangoAuthError",
+    "MangoChannel",
+    "MangoClient",
+    "MangoConnectionError",
+    "MangoError",
+    "MangoProtocolError",
+    "MissedEventsBatch",
+    "Party",
+    "PushEvent",
+    "RecordEvent",
+    "RouteResultEvent",
+    "TransferMethod",
+    "parse_frame",
+    "parse_message",
+]

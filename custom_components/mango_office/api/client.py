@@ -1,0 +1,251 @@
+"""Async client for the requests of MANGO OFFICE's server-client API."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from http import HTTPStatus
+import json
+from typing import Any, Final, Literal
+
+import aiohttp
+from yarl import URL
+
+from . import wire
+from .errors import (
+    MangoApiError,
+    MangoAuthError,
+    MangoConnectionError,
+    MangoProtocolError,
+)
+from .fields import Fields
+
+REQUEST_TIMEOUT: Final = 10.0
+# The vendor allows a register call a minute to gather missed events.
+REGISTER_TIMEOUT: Final = 60.0
+DEFAULT_MISSED_EVENTS_LIMIT: Final = 100
+
+
+class TransferMethod(StrEnum):
+    """How a call is handed over."""
+
+    BLIND = "blind"
+    CONSULTATIVE = "consultative"
+
+
+_TRANSFER_METHOD_ON_WIRE: Final = {
+    TransferMethod.BLIND: wire.TRANSFER_METHOD_BLIND,
+    TransferMethod.CONSULTATIVE: wire.TRANSFER_METHOD_CONSULTATIVE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MissedEventsBatch:
+    """One answer of session/register: a batch of missed messages, oldest first."""
+
+    messages: Sequence[Any]
+    """Raw push messages; parse them with parse_message."""
+
+    more: bool
+    """Whether asking again may return more."""
+
+
+class MangoClient:
+    """One account's access to the server-client API.
+
+    The aiohttp session is the caller's: the client never closes it.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        token: str,
+        *,
+        base_url: str = wire.DEFAULT_BASE_URL,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        """Keep what every request needs."""
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._request_timeout = request_timeout
+
+    def __repr__(self) -> str:
+        """Name the service, never the token."""
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    async def create_user(self, extension: str) -> None:
+        """Provision an extension, so that the service follows its calls.
+
+        Provisioning an extension that already is counts as success.
+        """
+        try:
+            await self._request(
+                "POST", wire.PATH_USERS_CREATE, {wire.PARAM_EXTENSION: extension}
+            )
+        except MangoApiError as err:
+            if err.code != wire.RESULT_USER_EXISTS:
+                raise
+
+    async def get_channel(self, extension: str) -> str:
+        """Return the URL of a new websocket for the extension's pushes."""
+        payload = await self._request(
+            "GET", wire.PATH_CHANNEL, {wire.PARAM_EXTENSION: extension}
+        )
+        return payload.required_text(wire.KEY_URL)
+
+    async def register(
+        self, extension: str, channel: str, *, limit: int = DEFAULT_MISSED_EVENTS_LIMIT
+    ) -> MissedEventsBatch:
+        """Register the extension on an open websocket, and take a batch of missed events.
+
+        Call it again while the batch says there are more: each call hands out
+        the next batch of what was stored while nobody was registered.
+        """
+        payload = await self._request(
+            "POST",
+            wire.PATH_SESSION_REGISTER,
+            {
+                wire.PARAM_EXTENSION: extension,
+                wire.PARAM_CHANNEL: channel,
+                wire.PARAM_LIMIT: limit,
+            },
+            request_timeout=REGISTER_TIMEOUT,
+            success_codes=(wire.RESULT_OK, wire.RESULT_NO_MORE_MISSED_EVENTS),
+        )
+        messages = payload.get(wire.KEY_EVENTS) or []
+        if not isinstance(messages, list):
+            raise MangoProtocolError(f"{wire.KEY_EVENTS} is not a list")
+        code = _result_code(payload)
+        return MissedEventsBatch(
+            messages=messages, more=code == wire.RESULT_OK and bool(messages)
+        )
+
+    async def unregister(self, extension: str) -> None:
+        """End the extension's websocket session; the service stores its events as missed again."""
+        await self._request(
+            "POST", wire.PATH_SESSION_UNREGISTER, {wire.PARAM_EXTENSION: extension}
+        )
+
+    async def ping(self) -> None:
+        """Check that the service answers, and accepts the token."""
+        await self._request("GET", wire.PATH_SESSION_PING)
+
+    async def callback(self, extension: str, destination: str) -> str | None:
+        """Ring the extension's phone, then connect it to the destination.
+
+        Returns the call id when the service tells it.
+        """
+        payload = await self._request(
+            "POST",
+            wire.PATH_CALLBACK,
+            {
+                wire.PARAM_EXTENSION: extension,
+                wire.PARAM_DESTINATION_NUMBER: destination,
+            },
+        )
+        return payload.text(wire.KEY_CALL_ID)
+
+    async def route(self, call_id: str, to_number: str) -> str:
+        """Send a call (one waiting in the IVR) to an employee's extension.
+
+        Returns the request id; the outcome arrives later as a route result push.
+        """
+        payload = await self._request(
+            "POST",
+            wire.PATH_ROUTE_ASYNC,
+            {wire.PARAM_CALL_ID: call_id, wire.PARAM_TO_NUMBER: to_number},
+        )
+        return payload.required_text(wire.KEY_REQUEST_ID)
+
+    async def transfer(
+        self,
+        call_id: str,
+        to_number: str,
+        method: TransferMethod = TransferMethod.BLIND,
+    ) -> None:
+        """Hand a call over to another number or extension."""
+        await self._request(
+            "POST",
+            wire.PATH_TRANSFER,
+            {
+                wire.PARAM_CALL_ID: call_id,
+                wire.PARAM_TO_NUMBER: to_number,
+                wire.PARAM_METHOD: _TRANSFER_METHOD_ON_WIRE[method],
+            },
+        )
+
+    async def get_record_url(self, record_id: str) -> str:
+        """Return the link to a call's recording."""
+        payload = await self._request(
+            "GET", wire.PATH_RECORD, {wire.PARAM_RECORD_ID: record_id}
+        )
+        return payload.required_text(wire.KEY_URL)
+
+    async def _request(
+        self,
+        method: Literal["GET", "POST"],
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        request_timeout: float | None = None,
+        success_codes: tuple[int, ...] = (wire.RESULT_OK,),
+    ) -> Fields:
+        """Send one request and return the answer's payload.
+
+        The token travels in a header only, so that neither URLs nor errors
+        can carry it.
+        """
+        url = URL(f"{self.base_url}/{path}")
+        headers = {wire.AUTH_HEADER: f"{wire.AUTH_SCHEME} {self._token}"}
+        query = {key: str(value) for key, value in (params or {}).items()}
+        try:
+            async with self.session.request(
+                method,
+                url,
+                headers=headers,
+                params=query if method == "GET" else None,
+                json=params if method == "POST" else None,
+                timeout=aiohttp.ClientTimeout(
+                    total=request_timeout or self._request_timeout
+                ),
+            ) as response:
+                status = response.status
+                body = await response.read()
+        except TimeoutError as err:
+            raise MangoConnectionError(f"{path} timed out") from err
+        except aiohttp.ClientError as err:
+            raise MangoConnectionError(f"{path} failed: {type(err).__name__}") from err
+
+        if status in wire.AUTH_HTTP_STATUSES:
+            raise MangoAuthError(f"{path} was refused: the token was rejected")
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise MangoConnectionError(f"{path} failed on the server: HTTP {status}")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, Mapping):
+            raise MangoProtocolError(
+                f"{path} answered HTTP {status} without a JSON object"
+            )
+
+        fields = Fields(payload)
+        code = _result_code(fields)
+        if code in wire.AUTH_RESULT_CODES:
+            raise MangoAuthError(f"{path} was refused: the token was rejected")
+        if code not in success_codes:
+            raise MangoApiError(code, _result_message(fields))
+        return fields
+
+
+def _result_code(payload: Fields) -> int:
+    if (result := payload.mapping(wire.KEY_RESULT)) is None or (
+        code := Fields(result).integer(wire.KEY_CODE)
+    ) is None:
+        raise MangoProtocolError(f"answer has no {wire.KEY_RESULT} code")
+    return code
+
+
+def _result_message(payload: Fields) -> str:
+    result = payload.mapping(wire.KEY_RESULT) or {}
+    return Fields(result).text(wire.KEY_MESSAGE) or ""

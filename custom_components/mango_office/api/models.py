@@ -1,0 +1,239 @@
+"""Typed push messages of the server-client API, and a lenient parser for them.
+
+The vendor's schema is not public, so the parser takes what it can: keys in
+any case (``call_id``, ``CALL_ID``, ``callId``), ids and numbers as int or
+string, unknown fields ignored and optional fields missing.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+import json
+from typing import Any, Final
+
+from . import wire
+from .errors import MangoProtocolError
+from .fields import Fields
+
+
+class CallState(StrEnum):
+    """State of one call leg."""
+
+    APPEARED = "appeared"
+    CONNECTED = "connected"
+    ON_HOLD = "on_hold"
+    DISCONNECTED = "disconnected"
+
+
+class Direction(StrEnum):
+    """Direction of a call as the PBX sees it."""
+
+    INBOUND = "in"
+    OUTBOUND = "out"
+    INTERNAL = "internal"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Party:
+    """One end of a call: an extension of the PBX, an outside number, or both."""
+
+    extension: str | None = None
+    number: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEvent:
+    """A telephony event of one call leg (``/call``)."""
+
+    call_id: str
+    entry_id: str | None
+    seq: int | None
+    timestamp: datetime | None
+    state: CallState
+    direction: Direction
+    caller: Party
+    callee: Party
+    line_number: str | None
+    disconnect_reason: int | None
+    is_group_disconnect: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordEvent:
+    """Progress of a call's recording (``/record``)."""
+
+    record_id: str
+    call_id: str | None
+    entry_id: str | None
+    status: str
+    url: str | None
+    duration: int | None
+    timestamp: datetime | None
+
+    @property
+    def available(self) -> bool:
+        """Whether the recording can be fetched now."""
+        return self.status == wire.RECORD_STATUS_AVAILABLE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IvrEvent:
+    """An incoming call waiting in the IVR for someone to route it (``/ivr``)."""
+
+    call_id: str
+    entry_id: str | None
+    status: str
+    caller: Party
+    callee: Party
+    line_number: str | None
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteResultEvent:
+    """The outcome of a route request (``/route_result``)."""
+
+    request_id: str
+    call_id: str | None
+    to_number: str | None
+    result: int
+    message: str | None
+    timestamp: datetime | None
+
+    @property
+    def success(self) -> bool:
+        """Whether the call reached the employee."""
+        return self.result == wire.ROUTE_RESULT_SUCCESS
+
+
+type PushEvent = CallEvent | RecordEvent | IvrEvent | RouteResultEvent
+
+
+def parse_frame(frame: str | bytes) -> PushEvent | None:
+    """Parse one websocket text frame; see parse_message."""
+    try:
+        message = json.loads(frame)
+    except ValueError as err:
+        raise MangoProtocolError("frame is not JSON") from err
+    return parse_message(message)
+
+
+def parse_message(message: Any) -> PushEvent | None:
+    """Turn one push message into its model.
+
+    Returns None for a kind of message this client does not know, so that a
+    new kind from the vendor is skipped rather than treated as an error.
+    Raises MangoProtocolError when the message is of a known kind but lacks
+    what makes it usable (an id, a state) or has fields of the wrong type.
+    """
+    if not isinstance(message, Mapping):
+        raise MangoProtocolError("message is not an object")
+    fields = Fields(message)
+    route_key = fields.text(wire.KEY_ROUTE_KEY)
+    data = fields.mapping(wire.KEY_DATA)
+    if route_key is None:
+        raise MangoProtocolError("message has no routeKey")
+    if (parse := _PARSERS.get(route_key.lower())) is None:
+        return None
+    if data is None:
+        raise MangoProtocolError(f"{route_key} message has no data object")
+    return parse(Fields(data))
+
+
+def _party(data: Fields, name: str) -> Party:
+    value = data.get(name)
+    # A bare number where an object is expected is still the number.
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return Party(number=str(value))
+    if (party := data.mapping(name)) is None:
+        return Party()
+    fields = Fields(party)
+    return Party(
+        extension=fields.text(wire.FIELD_EXTENSION),
+        number=fields.text(wire.FIELD_NUMBER),
+    )
+
+
+def _call_state(word: str) -> CallState:
+    word = word.upper()
+    if word == wire.CALL_STATE_APPEARED:
+        return CallState.APPEARED
+    if word == wire.CALL_STATE_CONNECTED:
+        return CallState.CONNECTED
+    if word == wire.CALL_STATE_ONHOLD:
+        return CallState.ON_HOLD
+    if word in wire.CALL_STATE_DISCONNECTED:
+        return CallState.DISCONNECTED
+    raise MangoProtocolError(f"unknown call state {word!r}")
+
+
+def _direction(word: str | None) -> Direction:
+    return {
+        wire.DIRECTION_IN: Direction.INBOUND,
+        wire.DIRECTION_OUT: Direction.OUTBOUND,
+        wire.DIRECTION_INTERNAL: Direction.INTERNAL,
+    }.get((word or "").lower(), Direction.UNKNOWN)
+
+
+def _parse_call(data: Fields) -> CallEvent:
+    return CallEvent(
+        call_id=data.required_text(wire.FIELD_CALL_ID),
+        entry_id=data.text(wire.FIELD_ENTRY_ID),
+        seq=data.integer(wire.FIELD_SEQ),
+        timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
+        state=_call_state(data.required_text(wire.FIELD_CALL_STATE)),
+        direction=_direction(data.text(wire.FIELD_DIRECTION)),
+        caller=_party(data, wire.FIELD_FROM),
+        callee=_party(data, wire.FIELD_TO),
+        line_number=data.text(wire.FIELD_LINE_NUMBER),
+        disconnect_reason=data.integer(wire.FIELD_DISCONNECT_REASON),
+        is_group_disconnect=data.flag(wire.FIELD_IS_GROUP_DISCONNECT),
+    )
+
+
+def _parse_record(data: Fields) -> RecordEvent:
+    return RecordEvent(
+        record_id=data.required_text(wire.FIELD_RECORD_ID),
+        call_id=data.text(wire.FIELD_CALL_ID),
+        entry_id=data.text(wire.FIELD_ENTRY_ID),
+        status=(data.text(wire.FIELD_STATUS) or "").upper(),
+        url=data.text(wire.FIELD_URL),
+        duration=data.integer(wire.FIELD_DURATION),
+        timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
+    )
+
+
+def _parse_ivr(data: Fields) -> IvrEvent:
+    return IvrEvent(
+        call_id=data.required_text(wire.FIELD_CALL_ID),
+        entry_id=data.text(wire.FIELD_ENTRY_ID),
+        status=(data.text(wire.FIELD_STATUS) or "").upper(),
+        caller=_party(data, wire.FIELD_FROM),
+        callee=_party(data, wire.FIELD_TO),
+        line_number=data.text(wire.FIELD_LINE_NUMBER),
+        timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
+    )
+
+
+def _parse_route_result(data: Fields) -> RouteResultEvent:
+    result = data.integer(wire.FIELD_RESULT)
+    if result is None:
+        raise MangoProtocolError(f"{wire.FIELD_RESULT} is missing")
+    return RouteResultEvent(
+        request_id=data.required_text(wire.FIELD_REQUEST_ID),
+        call_id=data.text(wire.FIELD_CALL_ID),
+        to_number=data.text(wire.FIELD_TO_NUMBER),
+        result=result,
+        message=data.text(wire.FIELD_MESSAGE),
+        timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
+    )
+
+
+_PARSERS: Final[Mapping[str, Callable[[Fields], PushEvent]]] = {
+    wire.ROUTE_CALL: _parse_call,
+    wire.ROUTE_RECORD: _parse_record,
+    wire.ROUTE_IVR: _parse_ivr,
+    wire.ROUTE_RESULT: _parse_route_result,
+}

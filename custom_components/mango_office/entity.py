@@ -1,0 +1,43 @@
+"""Base entity for the MANGO OFFICE integration."""
+
+from typing import override
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, MANUFACTURER, MODEL
+from .coordinator import MangoCoordinator
+
+
+def device_info(unique_id: str, extension: str) -> DeviceInfo:
+    """Describe the device that stands for one extension."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, unique_id)},
+        manufacturer=MANUFACTURER,
+        model=MODEL,
+        name=f"Extension {extension}",
+    )
+
+
+class MangoEntity(CoordinatorEntity[MangoCoordinator]):
+    """An entity of one extension, available while its channel is connected."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: MangoCoordinator, description: EntityDescription
+    ) -> None:
+        """Name the entity after its description, on the extension's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry = coordinator.config_entry
+        assert entry.unique_id is not None
+        self._attr_unique_id = f"{entry.unique_id}_{description.key}"
+        self._attr_device_info = device_info(entry.unique_id, coordinator.extension)
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Whether what the entity shows is live."""
+        return self.coordinator.connected

@@ -1,0 +1,116 @@
+"""Event entities: calls, recordings, IVR calls and route results of an extension."""
+
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import (
+    CALL_ANSWERED,
+    CALL_ENDED,
+    CALL_EVENT_TYPES,
+    CALL_MISSED,
+    EVENT_CALL,
+    EVENT_IVR,
+    EVENT_RECORD,
+    EVENT_ROUTE_RESULT,
+    IVR_APPEARED,
+    RECORDING_AVAILABLE,
+    ROUTE_FAILURE,
+    ROUTE_SUCCESS,
+)
+from .coordinator import MangoConfigEntry, MangoNotification, notification_signal
+from .entity import MangoEntity
+
+# Push only: the entities read what the coordinator was told.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class MangoEventEntityDescription(EventEntityDescription):
+    """An event entity fed by one kind of push message."""
+
+    kind: str
+    """The bus event whose news this entity shows."""
+    replayed_types: frozenset[str]
+    """Event types still worth showing when they come late, replayed."""
+
+
+EVENTS: tuple[MangoEventEntityDescription, ...] = (
+    MangoEventEntityDescription(
+        key="call",
+        translation_key="call",
+        event_types=CALL_EVENT_TYPES,
+        kind=EVENT_CALL,
+        # A ringing phone from hours ago is no news; a missed call is.
+        replayed_types=frozenset({CALL_ANSWERED, CALL_MISSED, CALL_ENDED}),
+    ),
+    MangoEventEntityDescription(
+        key="recording",
+        translation_key="recording",
+        event_types=[RECORDING_AVAILABLE],
+        kind=EVENT_RECORD,
+        replayed_types=frozenset({RECORDING_AVAILABLE}),
+    ),
+    MangoEventEntityDescription(
+        key="ivr",
+        translation_key="ivr",
+        event_types=[IVR_APPEARED],
+        kind=EVENT_IVR,
+        # A caller who waited in the IVR while nobody listened is gone by now.
+        replayed_types=frozenset(),
+    ),
+    MangoEventEntityDescription(
+        key="route_result",
+        translation_key="route_result",
+        event_types=[ROUTE_SUCCESS, ROUTE_FAILURE],
+        kind=EVENT_ROUTE_RESULT,
+        replayed_types=frozenset({ROUTE_SUCCESS, ROUTE_FAILURE}),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MangoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the event entities of an extension."""
+    async_add_entities(
+        MangoEventEntity(entry.runtime_data, description) for description in EVENTS
+    )
+
+
+class MangoEventEntity(MangoEntity, EventEntity):
+    """Shows the latest news of one kind; the bus event carries every message."""
+
+    entity_description: MangoEventEntityDescription
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Listen for the extension's news."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                notification_signal(self.coordinator.config_entry),
+                self._handle,
+            )
+        )
+
+    @callback
+    def _handle(self, notification: MangoNotification) -> None:
+        description = self.entity_description
+        if (
+            notification.kind != description.kind
+            or (event_type := notification.event_type) is None
+            or (notification.replayed and event_type not in description.replayed_types)
+        ):
+            return
+        self._trigger_event(
+            event_type, {**notification.attributes, "replayed": notification.replayed}
+        )
+        self.async_write_ha_state()

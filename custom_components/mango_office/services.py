@@ -1,0 +1,193 @@
+"""Actions of the MANGO OFFICE integration: callback, transfer, route and get_record."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_get_config_entry
+import voluptuous as vol
+
+from .api import CallState, MangoApiError, MangoAuthError, MangoError, TransferMethod
+from .const import (
+    ATTR_CALL_ID,
+    ATTR_RECORD_ID,
+    ATTR_REQUEST_ID,
+    ATTR_TO,
+    ATTR_URL,
+    DOMAIN,
+)
+from .coordinator import MangoConfigEntry, MangoCoordinator
+from .phonebook import normalize_number
+
+SERVICE_CALLBACK: Final = "callback"
+SERVICE_TRANSFER: Final = "transfer"
+SERVICE_ROUTE: Final = "route"
+SERVICE_GET_RECORD: Final = "get_record"
+
+ATTR_NUMBER: Final = "number"
+ATTR_METHOD: Final = "method"
+
+_ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+CALLBACK_SCHEMA = _ENTRY_SCHEMA.extend({vol.Required(ATTR_NUMBER): cv.string})
+TRANSFER_SCHEMA = _ENTRY_SCHEMA.extend(
+    {
+        vol.Required(ATTR_TO): cv.string,
+        vol.Optional(ATTR_CALL_ID): cv.string,
+        vol.Optional(ATTR_METHOD, default=TransferMethod.BLIND): vol.Coerce(
+            TransferMethod
+        ),
+    }
+)
+ROUTE_SCHEMA = _ENTRY_SCHEMA.extend(
+    {vol.Required(ATTR_CALL_ID): cv.string, vol.Required(ATTR_TO): cv.string}
+)
+GET_RECORD_SCHEMA = _ENTRY_SCHEMA.extend({vol.Required(ATTR_RECORD_ID): cv.string})
+
+
+def _coordinator(hass: HomeAssistant, call: ServiceCall) -> MangoCoordinator:
+    """Return the extension an action is for: the one named, or the only one there is."""
+    entry: MangoConfigEntry = async_get_config_entry(
+        hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    return entry.runtime_data
+
+
+def _resolve_number(coordinator: MangoCoordinator, text: str) -> str:
+    """Turn what the user said into a number: a number in any usual form, or a phonebook name."""
+    if (number := normalize_number(text)) is not None:
+        return number
+    matches = coordinator.phonebook.numbers_named(text)
+    if len(matches) == 1:
+        return next(iter(matches))
+    if not matches:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_number",
+            translation_placeholders={"number": text},
+        )
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="ambiguous_name",
+        translation_placeholders={
+            "name": text,
+            "matches": ", ".join(sorted(matches.values())),
+        },
+    )
+
+
+@asynccontextmanager
+async def _api_errors(coordinator: MangoCoordinator) -> AsyncIterator[None]:
+    """Translate what the service answered into errors the user can read."""
+    try:
+        yield
+    except MangoAuthError as err:
+        coordinator.config_entry.async_start_reauth(coordinator.hass)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except MangoApiError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="api_error",
+            translation_placeholders={
+                "code": str(err.code),
+                "message": err.message or "-",
+            },
+        ) from err
+    except MangoError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+
+async def _async_callback(call: ServiceCall) -> ServiceResponse:
+    """Ring the extension's phone, then connect it to the number."""
+    coordinator = _coordinator(call.hass, call)
+    number = _resolve_number(coordinator, call.data[ATTR_NUMBER])
+    async with _api_errors(coordinator):
+        call_id = await coordinator.client.callback(coordinator.extension, number)
+    return {ATTR_CALL_ID: call_id, ATTR_NUMBER: number}
+
+
+async def _async_transfer(call: ServiceCall) -> None:
+    """Hand a call over, by default the extension's current conversation."""
+    coordinator = _coordinator(call.hass, call)
+    to = _resolve_number(coordinator, call.data[ATTR_TO])
+    if (call_id := call.data.get(ATTR_CALL_ID)) is None:
+        current = coordinator.data.current_call
+        if current is None or current.state not in (
+            CallState.CONNECTED,
+            CallState.ON_HOLD,
+        ):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_active_call",
+                translation_placeholders={"extension": coordinator.extension},
+            )
+        call_id = current.call_id
+    async with _api_errors(coordinator):
+        await coordinator.client.transfer(call_id, to, call.data[ATTR_METHOD])
+
+
+async def _async_route(call: ServiceCall) -> ServiceResponse:
+    """Send a call waiting in the IVR to an employee; the outcome comes as a route result."""
+    coordinator = _coordinator(call.hass, call)
+    to = _resolve_number(coordinator, call.data[ATTR_TO])
+    if to.startswith("+"):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="route_needs_extension",
+            translation_placeholders={"to": call.data[ATTR_TO]},
+        )
+    async with _api_errors(coordinator):
+        request_id = await coordinator.client.route(call.data[ATTR_CALL_ID], to)
+    return {ATTR_REQUEST_ID: request_id}
+
+
+async def _async_get_record(call: ServiceCall) -> ServiceResponse:
+    """Return the link to a call's recording."""
+    coordinator = _coordinator(call.hass, call)
+    async with _api_errors(coordinator):
+        url = await coordinator.client.get_record_url(call.data[ATTR_RECORD_ID])
+    return {ATTR_URL: url}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CALLBACK,
+        _async_callback,
+        schema=CALLBACK_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_TRANSFER, _async_transfer, schema=TRANSFER_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ROUTE,
+        _async_route,
+        schema=ROUTE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_RECORD,
+        _async_get_record,
+        schema=GET_RECORD_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
