@@ -1,9 +1,11 @@
 """Fixtures shared by the MANGO OFFICE tests: a real simulator on 127.0.0.1 and an entry on it."""
 
+import asyncio
 from collections.abc import AsyncGenerator
 
 from homeassistant.const import CONF_TOKEN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -61,25 +63,34 @@ async def init_integration(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await simulator.wait_registered(EXTENSION)
-    await wait_connected(hass, mock_config_entry)
+    await wait_connected(hass)
     return mock_config_entry
 
 
-async def wait_connected(
-    hass: HomeAssistant, entry: MockConfigEntry, connected: bool = True
-) -> None:
-    """Wait until the entry's connection sensor says so."""
+async def wait_connected(hass: HomeAssistant, connected: bool = True) -> None:
+    """Wait until extension 101's connection sensor says so."""
     await wait_for_state(
         hass, "binary_sensor.extension_101_connection", "on" if connected else "off"
     )
 
 
 async def wait_for_state(
-    hass: HomeAssistant, entity_id: str, state: str, timeout: float = 5.0
+    hass: HomeAssistant, entity_id: str, state: str, seconds: float = 5.0
 ) -> None:
-    """Let the event loop run until an entity has a state, or fail."""
-    import asyncio
+    """Let the event loop run until an entity has a state, or fail after some seconds."""
+    reached = asyncio.Event()
 
-    async with asyncio.timeout(timeout):
-        while (current := hass.states.get(entity_id)) is None or current.state != state:
-            await asyncio.sleep(0.01)
+    @callback
+    def _check(event: Event[EventStateChangedData]) -> None:
+        if (
+            new_state := event.data["new_state"]
+        ) is not None and new_state.state == state:
+            reached.set()
+
+    unsubscribe = async_track_state_change_event(hass, entity_id, _check)
+    try:
+        if (current := hass.states.get(entity_id)) is None or current.state != state:
+            async with asyncio.timeout(seconds):
+                await reached.wait()
+    finally:
+        unsubscribe()
