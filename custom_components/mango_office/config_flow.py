@@ -166,7 +166,8 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             base_url=data[CONF_BASE_URL],
         )
         extension = data[CONF_EXTENSION]
-        if not extension.isdecimal():
+        # isdecimal() alone takes "１０１" or "١٠١": digits, but not the PBX's.
+        if not (extension.isascii() and extension.isdecimal()):
             return {CONF_EXTENSION: "invalid_extension"}
         try:
             await client.ping()
