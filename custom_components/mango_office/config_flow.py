@@ -111,7 +111,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN]}
+            data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
             if not (errors := await self._async_test(data)):
                 return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
