@@ -152,8 +152,9 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reconfigure",
+            # After an error, show what was typed: the error is about that.
             data_schema=self.add_suggested_values_to_schema(
-                _schema(entry.data), {CONF_TOKEN: entry.data[CONF_TOKEN]}
+                _schema(entry.data), user_input or {CONF_TOKEN: entry.data[CONF_TOKEN]}
             ),
             errors=errors,
         )
