@@ -1,13 +1,15 @@
 """Fixtures shared by the MANGO OFFICE tests: a real simulator on 127.0.0.1 and an entry on it."""
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
@@ -28,6 +30,12 @@ LINE = "+74957654321"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant find custom_components/mango_office in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Serialize snapshots the way Home Assistant's own tests do."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture
@@ -63,8 +71,17 @@ async def init_integration(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await simulator.wait_registered(EXTENSION)
-    await wait_connected(hass)
+    await wait_until(lambda: mock_config_entry.runtime_data.connected)
+    await hass.async_block_till_done()
     return mock_config_entry
+
+
+async def wait_until(condition: Callable[[], object], seconds: float = 5.0) -> None:
+    """Let the event loop run until a condition holds, or fail after some seconds."""
+    async with asyncio.timeout(seconds):
+        # Nothing announces most of these conditions; a short poll is simplest.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def wait_connected(hass: HomeAssistant, connected: bool = True) -> None:

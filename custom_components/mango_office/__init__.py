@@ -43,9 +43,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
         entry.data[CONF_TOKEN],
         base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
     )
-    device = dr.async_get(hass).async_get_or_create(
+    device_registry = dr.async_get(hass)
+    device = device_registry.async_get_or_create(
         config_entry_id=entry.entry_id, **device_info(entry.unique_id, extension)
     )
+    # Reconfigured to another extension: the old one's device goes, with its entities.
+    for stale in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
+        if stale.id != device.id:
+            device_registry.async_update_device(
+                stale.id, remove_config_entry_id=entry.entry_id
+            )
     coordinator = MangoCoordinator(hass, entry, client, device.id)
     try:
         # Provisioning again is harmless, and brings back an extension the

@@ -316,6 +316,9 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
     def _handle_call(self, event: CallEvent, replayed: bool) -> None:
         now = dt_util.utcnow()
         time = event.timestamp or now
+        # Staleness is judged by our own clock, which the service's may not
+        # match; a replayed event is as old as the service says.
+        received = time if replayed else now
         leg = self._calls.get(event.call_id)
         event_types: list[str | None] = []
         duration: int | None = None
@@ -332,7 +335,7 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
                 line_number=event.line_number,
                 started_at=time,
                 answered_at=None,
-                updated_at=time,
+                updated_at=received,
                 seq=event.seq or 0,
             )
             if event.state is not CallState.DISCONNECTED:
@@ -369,7 +372,7 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
                 state=event.state,
                 caller=event.caller if event.caller != Party() else leg.caller,
                 callee=event.callee if event.callee != Party() else leg.callee,
-                updated_at=time,
+                updated_at=received,
                 seq=event.seq or leg.seq,
             )
 

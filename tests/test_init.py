@@ -1,0 +1,204 @@
+"""Setting up, losing and unloading an extension's entry."""
+
+import asyncio
+import logging
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.mango_office.const import DOMAIN
+from mango_simulator import MangoSimulator
+
+from .conftest import EXTENSION, TOKEN, wait_connected, wait_for_state, wait_until
+
+
+async def test_setup_provisions_registers_and_unload_unregisters(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The entry provisions its extension, registers it live, and unregisters on unload."""
+    assert init_integration.state is ConfigEntryState.LOADED
+    create = simulator.requests_to("users/create")[-1]
+    assert create.params == {"EXTENSION": EXTENSION}
+    assert create.token == TOKEN
+    assert simulator.is_registered(EXTENSION)
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert not simulator.is_registered(EXTENSION)
+    assert simulator.requests_to("session/unregister")[-1].params == {
+        "EXTENSION": EXTENSION
+    }
+    assert simulator.open_websockets == 0
+    # While unloaded the service keeps the extension's calls as missed.
+    await simulator.incoming_missed(EXTENSION)
+    assert len(simulator.missed(EXTENSION)) == 2
+
+
+async def test_device(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Each entry is one device: the extension."""
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, init_integration.unique_id), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.name == "Extension 101"
+    assert device.manufacturer == "MANGO OFFICE"
+    assert device.model == "Virtual PBX extension"
+    assert device.config_entry_id == init_integration.entry_id
+
+
+async def test_stopping_home_assistant_unregisters(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """On shutdown the extension is unregistered, so the service keeps what follows."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await simulator.wait_unregistered(EXTENSION)
+    assert simulator.requests_to("session/unregister")
+
+
+async def test_service_unreachable_retries_setup(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A service that fails is retried later (ConfigEntryNotReady)."""
+    simulator.fail_next("users/create", count=1, mode="500")
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "HTTP 500" in str(mock_config_entry.reason)
+
+
+async def test_websocket_refused_retries_setup(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A websocket that cannot be opened is retried later too."""
+    simulator.refuse_websockets(30)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_rejected_token_starts_reauth(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A token the service rejects at setup asks the user for a new one."""
+    simulator.revoke_token(TOKEN)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
+
+
+async def test_extension_removed_from_pbx_is_an_error(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """An extension the PBX no longer has is a permanent error with a translated reason."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, "extension": "109"}
+    )
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason is not None
+    assert "109" in mock_config_entry.reason
+    assert "111" in mock_config_entry.reason
+
+
+async def test_connection_lost_and_back(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dropped channel makes the entities unavailable, logs once each way, and recovers."""
+    caplog.set_level(logging.INFO, logger="custom_components.mango_office")
+    channel = init_integration.runtime_data.channel
+    channel._retry_minimum = channel._retry_maximum = 0.05
+    simulator.refuse_websockets(0.5)
+
+    await simulator.drop_websockets()
+    await wait_connected(hass, connected=False)
+    assert hass.states.get("sensor.extension_101_call_state").state == STATE_UNAVAILABLE
+    assert hass.states.get("binary_sensor.extension_101_connection").state == "off"
+
+    await wait_connected(hass)
+    assert hass.states.get("sensor.extension_101_call_state").state == "idle"
+    lost = [r for r in caplog.records if "lost its connection" in r.getMessage()]
+    back = [
+        r for r in caplog.records if "connected to MANGO OFFICE again" in r.getMessage()
+    ]
+    assert [r.levelno for r in lost] == [logging.WARNING]
+    assert [r.levelno for r in back] == [logging.INFO]
+    # Several refused attempts in between, none of them logged above debug.
+    assert len(simulator.requests_to("channel")) > 2
+    assert TOKEN not in caplog.text
+
+
+async def test_token_revoked_while_running_starts_reauth(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A token revoked while connected stops the channel and asks for a new one."""
+    channel = init_integration.runtime_data.channel
+    channel._retry_minimum = channel._retry_maximum = 0.01
+    simulator.revoke_token(TOKEN)
+    await wait_connected(hass, connected=False)
+    await wait_until(hass.config_entries.flow.async_progress)
+
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    requests = len(simulator.requests)
+    await asyncio.sleep(0.2)
+    assert len(simulator.requests) == requests, "a rejected token must not be retried"
+
+
+async def test_missed_events_while_away_are_replayed(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Calls while unloaded count and fire replayed events, but never show as ringing."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await simulator.incoming_missed(EXTENSION)
+    await simulator.incoming_answered(EXTENSION, record=False)
+    shown: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            shown.append(event.data["new_state"].state)
+            if event.data["entity_id"] == "sensor.extension_101_call_state"
+            and event.data["new_state"] is not None
+            else None
+        ),
+    )
+    calls = []
+    hass.bus.async_listen("mango_office_call", calls.append)
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await wait_connected(hass)
+    await wait_for_state(hass, "sensor.extension_101_missed_calls", "1")
+    await hass.async_block_till_done()
+
+    assert set(shown) <= {"idle", STATE_UNAVAILABLE}
+    assert [event.data["event_type"] for event in calls] == [
+        "incoming",
+        "missed",
+        "incoming",
+        "answered",
+        "ended",
+    ]
+    assert all(event.data["replayed"] for event in calls)
+    last_caller = hass.states.get("sensor.extension_101_last_caller")
+    assert last_caller.attributes["answered"] is True
