@@ -167,7 +167,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             base_url=data[CONF_BASE_URL],
         )
         extension = data[CONF_EXTENSION]
-        # isdecimal() alone takes "１０１" or "١٠١": digits, but not the PBX's.
+        # isdecimal() alone also takes fullwidth or Arabic-Indic digits.
         if not (extension.isascii() and extension.isdecimal()):
             return {CONF_EXTENSION: "invalid_extension"}
         try:
