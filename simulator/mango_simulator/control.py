@@ -1,0 +1,183 @@
+"""The control interface under /_simulator/: JSON, no auth (binds to 127.0.0.1).
+
+GET  /_simulator/requests   the recorded API requests
+GET  /_simulator/state      users, registered users, missed counts, open websockets
+POST /_simulator/push       {"extension", "message"} or {"extension", "raw": "text"}
+POST /_simulator/scenario   {"name", "wait": false, ...the scenario's arguments}
+POST /_simulator/faults     {"drop_websockets": true} | {"refuse_websockets": 30} |
+                            {"fail_next": {"path", "count", "mode"}} | {"revoke_token": "..."} |
+                            {"send_malformed": "101"} | {"send_unknown": "101"} |
+                            {"stall_websockets": true} | {"duplicate_live_into_missed": true}
+POST /_simulator/config     {"add_token": "..."} | {"add_extension": "104"} |
+                            {"auto_calls": 20 (seconds) or 0 (off)} |
+                            {"step_delay": 2} | {"record_delay": 10}
+"""
+
+from collections.abc import Awaitable, Callable
+import dataclasses
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+
+from .wire import ApiError
+
+if TYPE_CHECKING:
+    from .simulator import MangoSimulator
+
+PREFIX: Final = "/_simulator"
+
+type _Action = Callable[[Any], Awaitable[None] | None]
+
+
+class _BadRequestError(Exception):
+    """A control request that cannot be carried out."""
+
+
+def add_routes(app: web.Application, sim: MangoSimulator) -> None:
+    """Add the control endpoints to the simulator's application."""
+    control = _Control(sim)
+    app.router.add_get(f"{PREFIX}/requests", control.requests)
+    app.router.add_get(f"{PREFIX}/state", control.state)
+    app.router.add_post(f"{PREFIX}/push", control.push)
+    app.router.add_post(f"{PREFIX}/scenario", control.scenario)
+    app.router.add_post(f"{PREFIX}/faults", control.faults)
+    app.router.add_post(f"{PREFIX}/config", control.config)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _BadRequestError("The body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise _BadRequestError("The body must be a JSON object")
+    return body
+
+
+def _handles_errors(
+    handler: Callable[[_Control, web.Request], Awaitable[web.Response]],
+) -> Callable[[_Control, web.Request], Awaitable[web.Response]]:
+    async def wrapper(self: _Control, request: web.Request) -> web.Response:
+        try:
+            return await handler(self, request)
+        except (_BadRequestError, ValueError, TypeError, KeyError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        except LookupError as error:
+            return web.json_response({"error": str(error)}, status=409)
+        except ApiError as error:
+            return web.json_response(
+                {"error": error.message, "code": error.code}, status=400
+            )
+
+    return wrapper
+
+
+class _Control:
+    def __init__(self, sim: MangoSimulator) -> None:
+        self._sim = sim
+
+    async def requests(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            [dataclasses.asdict(item) for item in self._sim.requests]
+        )
+
+    async def state(self, request: web.Request) -> web.Response:
+        sim = self._sim
+        users = sorted(sim.users)
+        return web.json_response(
+            {
+                "extensions": sorted(sim.extensions),
+                "users": users,
+                "registered": [ext for ext in users if sim.is_registered(ext)],
+                "missed": {ext: len(sim.missed(ext)) for ext in users},
+                "websockets": sim.open_websockets,
+                "active_calls": sim.active_calls(),
+            }
+        )
+
+    @_handles_errors
+    async def push(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        extension = str(body["extension"])
+        if "raw" in body:
+            await self._sim.push_raw(extension, str(body["raw"]))
+        elif isinstance(message := body.get("message"), dict):
+            await self._sim.push(extension, message)
+        else:
+            raise _BadRequestError('Give "message" (an object) or "raw" (a text)')
+        return web.json_response(
+            {"extension": extension, "registered": self._sim.is_registered(extension)}
+        )
+
+    @_handles_errors
+    async def scenario(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        name = str(body.pop("name", ""))
+        wait = bool(body.pop("wait", False))
+        task = self._sim.start_scenario(name, **body)
+        if not wait:
+            return web.json_response({"scenario": name, "started": True}, status=202)
+        return web.json_response({"scenario": name, "ids": await task})
+
+    @_handles_errors
+    async def faults(self, request: web.Request) -> web.Response:
+        sim = self._sim
+
+        async def drop(value: Any) -> None:
+            if value:
+                await sim.drop_websockets()
+
+        def fail_next(value: Any) -> None:
+            if not isinstance(value, dict):
+                raise _BadRequestError('"fail_next" takes {"path", "count", "mode"}')
+            sim.fail_next(
+                str(value["path"]),
+                int(value.get("count", 1)),
+                str(value.get("mode", "500")),
+            )
+
+        actions: dict[str, _Action] = {
+            "drop_websockets": drop,
+            "refuse_websockets": lambda value: sim.refuse_websockets(float(value)),
+            "fail_next": fail_next,
+            "revoke_token": lambda value: sim.revoke_token(str(value)),
+            "send_malformed": lambda value: sim.send_malformed(str(value)),
+            "send_unknown": lambda value: sim.send_unknown(str(value)),
+            "stall_websockets": lambda value: sim.stall_websockets(bool(value)),
+            "duplicate_live_into_missed": lambda value: sim.duplicate_live_into_missed(
+                bool(value)
+            ),
+        }
+        return await _apply(await _body(request), actions)
+
+    @_handles_errors
+    async def config(self, request: web.Request) -> web.Response:
+        sim = self._sim
+
+        def auto_calls(value: Any) -> None:
+            if value:
+                sim.start_auto_calls(float(value))
+            else:
+                sim.stop_auto_calls()
+
+        def set_delay(name: str) -> _Action:
+            return lambda value: setattr(sim, name, float(value))
+
+        actions: dict[str, _Action] = {
+            "add_token": lambda value: sim.add_token(str(value)),
+            "add_extension": lambda value: sim.add_extension(str(value)),
+            "auto_calls": auto_calls,
+            "step_delay": set_delay("step_delay"),
+            "record_delay": set_delay("record_delay"),
+        }
+        return await _apply(await _body(request), actions)
+
+
+async def _apply(body: dict[str, Any], actions: dict[str, _Action]) -> web.Response:
+    """Run the actions a body names, in its order, once all names are known."""
+    if unknown := sorted(set(body) - set(actions)):
+        raise _BadRequestError(f"Unknown keys {unknown}; known: {sorted(actions)}")
+    for key, value in body.items():
+        if (pending := actions[key](value)) is not None:
+            await pending
+    return web.json_response({"applied": list(body)})

@@ -1,0 +1,780 @@
+"""The aiohttp server: the API, the websockets, the missed store and the faults."""
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+import contextlib
+from dataclasses import dataclass, field
+import json
+import logging
+import secrets
+import time
+from typing import Any, Final
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from yarl import URL
+
+from . import control
+from .telephony import Telephony
+from .wire import (
+    API_PREFIX,
+    CODE_CHANNEL_NOT_OPEN,
+    CODE_EXTENSION_NOT_FOUND,
+    CODE_INVALID_PARAMETERS,
+    CODE_INVALID_TOKEN,
+    CODE_NO_MORE_EVENTS,
+    CODE_RECORD_NOT_FOUND,
+    CODE_SERVER_ERROR,
+    CODE_USER_EXISTS,
+    CODE_USER_NOT_CREATED,
+    PARAM_CALL_ID,
+    PARAM_CHANNEL,
+    PARAM_DESTINATION_NUMBER,
+    PARAM_EXTENSION,
+    PARAM_LIMIT,
+    PARAM_METHOD,
+    PARAM_RECORD_ID,
+    PARAM_TO_NUMBER,
+    PATH_CALLBACK,
+    PATH_CHANNEL,
+    PATH_PING,
+    PATH_RECORD,
+    PATH_REGISTER,
+    PATH_ROUTE,
+    PATH_ROUTE_ASYNC,
+    PATH_TRANSFER,
+    PATH_UNREGISTER,
+    PATH_USERS_CREATE,
+    ApiError,
+    envelope,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+MISSED_TTL: Final = 14 * 24 * 3600.0  # the vendor keeps missed events for 2 weeks
+DEFAULT_LIMIT: Final = 100
+FAULT_MODES: Final = frozenset({"500", "timeout", "malformed"})
+# How long the server waits for a client to answer its close frame.
+_WS_CLOSE_TIMEOUT: Final = 1.0
+# A tiny MPEG audio payload: an ID3 header and one silent frame header.
+RECORD_BYTES: Final = (
+    b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + bytes(413)
+)
+MALFORMED_FRAME: Final = '{"routeKey": "/call", "data": {"call_id": '
+UNKNOWN_FRAME: Final = json.dumps(
+    {"routeKey": "/simulator_unknown", "data": {"hello": 1}}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One API request as the simulator received it."""
+
+    method: str
+    path: str  # e.g. "users/create": no "v1/", no trailing slash
+    params: dict[str, Any]  # names as received
+    token: str | None
+
+
+@dataclass(eq=False)
+class _Channel:
+    """A websocket URL issued by channel/ to one extension; usable once."""
+
+    channel_id: str
+    extension: str
+    token: str | None
+    used: bool = False
+    session: _Session | None = None
+
+
+@dataclass(eq=False)
+class _Frame:
+    """A frame on its way to a websocket (kept back while websockets are stalled)."""
+
+    extension: str
+    text: str
+    message: dict[str, Any] | None  # None for raw frames
+    stored: bool  # already in the missed store (duplicate quirk)
+
+
+@dataclass(eq=False)
+class _Session:
+    """One open websocket and the users registered on it."""
+
+    ws: web.WebSocketResponse
+    channel: _Channel
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: set[str] = field(default_factory=set)
+    held: list[_Frame] = field(default_factory=list)
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _User:
+    """A provisioned user (users/create done) and their missed events."""
+
+    extension: str
+    missed: deque[tuple[float, dict[str, Any]]] = field(default_factory=deque)
+    session: _Session | None = None
+
+
+class _Params:
+    """Request parameters: names in any case, values as int or str."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._values = {str(name).upper(): value for name, value in raw.items()}
+
+    def text(self, name: str) -> str:
+        value = self._values.get(name)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ApiError(CODE_INVALID_PARAMETERS, f"{name} is required")
+        text = str(value).strip()
+        if not text:
+            raise ApiError(CODE_INVALID_PARAMETERS, f"{name} is required")
+        return text
+
+    def number(self, name: str, default: int) -> int:
+        if self._values.get(name) is None:
+            return default
+        try:
+            value = int(self.text(name))
+        except ValueError:
+            raise ApiError(
+                CODE_INVALID_PARAMETERS, f"{name} must be a number"
+            ) from None
+        if value < 1:
+            raise ApiError(CODE_INVALID_PARAMETERS, f"{name} must be positive")
+        return value
+
+
+type _Handler = Callable[[web.Request, _Params], Awaitable[dict[str, Any]]]
+
+
+def normalize_path(path: str) -> str:
+    """Reduce "/api/v1/channel/" or "v1/channel" to the recorded form "channel"."""
+    path = path.strip("/")
+    for prefix in ("api/", API_PREFIX):
+        path = path.removeprefix(prefix)
+    return path.strip("/")
+
+
+def _bearer(header: str | None) -> str | None:
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class MangoSimulator(Telephony):
+    """MANGO OFFICE's "Server-Client" API, simulated on a local aiohttp server."""
+
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] = ("demo",),
+        extensions: Iterable[str] = ("101", "102", "103"),
+        step_delay: float = 0.0,
+        record_delay: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+        missed_ttl: float = MISSED_TTL,
+        hang_seconds: float = 120.0,
+    ) -> None:
+        """Configure the simulated account.
+
+        Args:
+            tokens: the integration keys the service accepts.
+            extensions: the PBX's extensions (users/create accepts only these).
+            step_delay: seconds between the steps of a call.
+            record_delay: seconds before a recording becomes AVAILABLE.
+            clock: unix time, for timestamps and the expiry of missed events.
+            seed: makes ids and random choices reproducible.
+            missed_ttl: how long missed events are kept.
+            hang_seconds: how long a "timeout" fault hangs (at most; stop() ends it).
+        """
+        super().__init__(
+            extensions=extensions,
+            step_delay=step_delay,
+            record_delay=record_delay,
+            clock=clock,
+            seed=seed,
+        )
+        self._tokens = {str(token) for token in tokens}
+        self._missed_ttl = missed_ttl
+        self._hang_seconds = hang_seconds
+        self._users: dict[str, _User] = {}
+        self._channels: dict[str, _Channel] = {}
+        self._sessions: set[_Session] = set()
+        self.requests: list[RecordedRequest] = []
+        self._faults: dict[str, deque[str]] = {}
+        self._refuse_until = 0.0
+        self._stalled = False
+        self._duplicate_live = False
+        self._runner: web.AppRunner | None = None
+        self._host = "127.0.0.1"
+        self._port = 0
+        self._routes: dict[str, tuple[str, _Handler]] = {
+            PATH_USERS_CREATE: ("POST", self._api_users_create),
+            PATH_CHANNEL: ("GET", self._api_channel),
+            PATH_REGISTER: ("POST", self._api_register),
+            PATH_UNREGISTER: ("POST", self._api_unregister),
+            PATH_PING: ("GET", self._api_ping),
+            PATH_CALLBACK: ("POST", self._api_callback),
+            PATH_ROUTE_ASYNC: ("POST", self._api_route_async),
+            PATH_ROUTE: ("POST", self._api_route),
+            PATH_RECORD: ("GET", self._api_record),
+            PATH_TRANSFER: ("POST", self._api_transfer),
+        }
+
+    # -- life cycle ----------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (port 0 picks a free one)."""
+        if self._runner is not None:
+            raise RuntimeError("The simulator is already running")
+        self._stopping.clear()
+        app = web.Application()
+        app.router.add_route("*", "/api/{tail:.*}", self._handle_api)
+        app.router.add_get("/ws/{channel_id}", self._handle_ws)
+        app.router.add_get("/records/{name}", self._handle_record_file)
+        control.add_routes(app, self)
+        # A short shutdown: stop() has already released every long request.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+        self._port = runner.addresses[0][1]
+        _LOGGER.info(
+            "MANGO OFFICE simulator on %s (API base %s)", self.url, self.base_url
+        )
+
+    async def stop(self) -> None:
+        """Close every websocket and the server and end every task; idempotent."""
+        if self._runner is None:
+            return
+        runner, self._runner = self._runner, None
+        self._stopping.set()  # wakes scenarios and hanging requests
+        await self._cancel_tasks()
+        await asyncio.gather(
+            *(self._close_session(session) for session in list(self._sessions))
+        )
+        await runner.cleanup()
+        _LOGGER.info("MANGO OFFICE simulator stopped")
+
+    @property
+    def url(self) -> str:
+        """The server's root, e.g. http://127.0.0.1:8089."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        """What a client uses as the API's base URL (the vendor's .../api)."""
+        return f"{self.url}/api"
+
+    # -- state for tests -----------------------------------------------------
+
+    @property
+    def users(self) -> set[str]:
+        """The provisioned extensions."""
+        return set(self._users)
+
+    @property
+    def open_websockets(self) -> int:
+        """How many websockets are open."""
+        return len(self._sessions)
+
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        """The recorded requests to one path (any spelling of it)."""
+        wanted = normalize_path(path)
+        return [request for request in self.requests if request.path == wanted]
+
+    def provision(self, extension: str) -> None:
+        """Create a user as users/create does (no error if it exists).
+
+        Raises:
+            KeyError: the extension is not one of the PBX's.
+        """
+        extension = str(extension)
+        if extension not in self._extensions:
+            raise KeyError(extension)
+        self._users.setdefault(extension, _User(extension))
+
+    def add_token(self, token: str) -> None:
+        """Accept one more integration key."""
+        self._tokens.add(token)
+
+    def revoke_token(self, token: str) -> None:
+        """Reject a key from now on and close the websockets opened with it."""
+        self._tokens.discard(token)
+        for session in list(self._sessions):
+            if session.channel.token == token:
+                self._end_session(session)  # unregistered now, closed just after
+                self._spawn(self._close_session(session, WSCloseCode.POLICY_VIOLATION))
+
+    def is_registered(self, extension: str) -> bool:
+        """Whether the user's pushes go live to a websocket."""
+        user = self._users.get(str(extension))
+        return user is not None and user.session is not None
+
+    def missed(self, extension: str) -> list[dict[str, Any]]:
+        """The user's stored (missed) messages, oldest first."""
+        user = self._users.get(str(extension))
+        if user is None:
+            return []
+        self._expire(user)
+        return [json.loads(json.dumps(message)) for _, message in user.missed]
+
+    async def wait_registered(self, extension: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until the user is registered on a websocket."""
+        await self._wait_until(lambda: self.is_registered(extension), timeout)
+
+    async def wait_unregistered(self, extension: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until the user is no longer registered."""
+        await self._wait_until(lambda: not self.is_registered(extension), timeout)
+
+    async def wait_for_request(
+        self,
+        path: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> RecordedRequest:
+        """Wait until `count` requests to `path` arrived; return the last one."""
+        await self._wait_until(lambda: len(self.requests_to(path)) >= count, timeout)
+        return self.requests_to(path)[-1]
+
+    @staticmethod
+    async def _wait_until(condition: Callable[[], bool], seconds: float) -> None:
+        async with asyncio.timeout(seconds):
+            # Polling: these helpers watch any state without hooks in every path.
+            while not condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+    # -- pushes --------------------------------------------------------------
+
+    async def push(self, extension: str, message: dict[str, Any]) -> None:
+        """Push a message: live to the registered websocket, else stored as missed."""
+        await self._deliver(str(extension), message)
+
+    async def push_raw(self, extension: str, text: str) -> None:
+        """Send a raw text frame to the user's websocket (for malformed input).
+
+        Raises:
+            LookupError: the user has no open websocket.
+        """
+        session = self._session_of(str(extension))
+        if session is None:
+            raise LookupError(f"No open websocket for {extension}")
+        await self._send(session, _Frame(str(extension), text, None, stored=False))
+
+    def _session_of(self, extension: str) -> _Session | None:
+        """The user's registered websocket, else the newest one issued to them."""
+        user = self._users.get(extension)
+        if user is not None and user.session is not None:
+            return user.session
+        candidates = [
+            session
+            for session in self._sessions
+            if session.channel.extension == extension and not session.closed
+        ]
+        return candidates[-1] if candidates else None
+
+    async def _deliver(self, extension: str, message: dict[str, Any]) -> str:
+        user = self._users.get(extension)
+        if user is None:
+            _LOGGER.info(
+                "push %s dropped (user not created): %s", extension, _short(message)
+            )
+            return "dropped"
+        session = user.session
+        if session is not None:
+            stored = self._duplicate_live
+            if stored:
+                self._store(user, message)
+            held = _Frame(extension, json.dumps(message), message, stored=stored)
+            if await self._send(session, held):
+                _LOGGER.info("push %s live: %s", extension, _short(message))
+                return "live"
+            if stored:
+                return "missed"
+        self._store(user, message)
+        _LOGGER.info("push %s stored as missed: %s", extension, _short(message))
+        return "missed"
+
+    async def _send(self, session: _Session, frame: _Frame) -> bool:
+        """Send one frame in order; False if the websocket is gone."""
+        async with session.lock:
+            if session.closed:
+                return False
+            if self._stalled:
+                session.held.append(frame)
+                return True
+            try:
+                while session.held:
+                    await session.ws.send_str(session.held[0].text)
+                    session.held.pop(0)
+                await session.ws.send_str(frame.text)
+            except ConnectionError, RuntimeError:
+                return False
+            return True
+
+    def _store(self, user: _User, message: dict[str, Any]) -> None:
+        self._expire(user)
+        user.missed.append((self._clock(), message))
+
+    def _expire(self, user: _User) -> None:
+        oldest = self._clock() - self._missed_ttl
+        while user.missed and user.missed[0][0] < oldest:
+            user.missed.popleft()
+
+    def _ivr_recipient(self) -> str | None:
+        registered = sorted(ext for ext, user in self._users.items() if user.session)
+        if registered:
+            return self._random.choice(registered)
+        provisioned = sorted(self._users)
+        return self._random.choice(provisioned) if provisioned else None
+
+    def _record_file_url(self, record_id: str) -> str:
+        return f"{self.url}/records/{record_id}.mp3"
+
+    # -- registration --------------------------------------------------------
+
+    def _register(self, user: _User, session: _Session) -> None:
+        if user.session is session:
+            return
+        self._unregister(user)
+        user.session = session
+        session.users.add(user.extension)
+        _LOGGER.info(
+            "user %s registered on websocket %s",
+            user.extension,
+            session.channel.channel_id,
+        )
+
+    def _unregister(self, user: _User) -> None:
+        if user.session is None:
+            return
+        user.session.users.discard(user.extension)
+        _LOGGER.info("user %s unregistered", user.extension)
+        user.session = None
+
+    def _end_session(self, session: _Session) -> None:
+        """A websocket is gone: unregister its users and keep what it held back."""
+        if session.closed:
+            return
+        session.closed = True
+        self._sessions.discard(session)
+        for extension in list(session.users):
+            if (user := self._users.get(extension)) is not None:
+                self._unregister(user)
+        held, session.held = session.held, []
+        for frame in held:
+            user = self._users.get(frame.extension)
+            if user is not None and frame.message is not None and not frame.stored:
+                self._store(user, frame.message)
+
+    async def _close_session(
+        self, session: _Session, code: int = WSCloseCode.GOING_AWAY
+    ) -> None:
+        self._end_session(session)
+        await session.ws.close(code=code, message=b"closed by the simulator")
+
+    # -- faults --------------------------------------------------------------
+
+    async def drop_websockets(self) -> None:
+        """Close every websocket now; their users become unregistered."""
+        await asyncio.gather(
+            *(self._close_session(session) for session in list(self._sessions))
+        )
+
+    def refuse_websockets(self, seconds: float) -> None:
+        """Answer websocket upgrades with HTTP 503 for `seconds` (0 ends it)."""
+        self._refuse_until = time.monotonic() + seconds if seconds > 0 else 0.0
+
+    def fail_next(self, path: str, count: int = 1, mode: str = "500") -> None:
+        """Make the next `count` requests to `path` fail.
+
+        Modes: "500" (HTTP 500, code 500), "timeout" (no answer until
+        `hang_seconds` pass or stop()), "malformed" (HTTP 200, not JSON).
+        """
+        if mode not in FAULT_MODES:
+            raise ValueError(f"mode must be one of {sorted(FAULT_MODES)}")
+        if count < 1:
+            raise ValueError("count must be positive")
+        self._faults.setdefault(normalize_path(path), deque()).extend([mode] * count)
+
+    async def send_malformed(self, extension: str) -> None:
+        """Send a frame that is not JSON to the user's websocket."""
+        await self.push_raw(extension, MALFORMED_FRAME)
+
+    async def send_unknown(self, extension: str) -> None:
+        """Send a frame with an unknown routeKey to the user's websocket."""
+        await self.push_raw(extension, UNKNOWN_FRAME)
+
+    def stall_websockets(self, stalled: bool) -> None:
+        """Keep websockets open but answer no PING and send no frame.
+
+        Frames pushed meanwhile are held back: sent when the stall ends, or
+        stored as missed if the websocket closes first.
+        """
+        self._stalled = stalled
+        if not stalled:
+            for session in list(self._sessions):
+                if session.held:
+                    self._spawn(self._flush(session))
+
+    async def _flush(self, session: _Session) -> None:
+        async with session.lock:
+            try:
+                while session.held and not session.closed and not self._stalled:
+                    await session.ws.send_str(session.held[0].text)
+                    session.held.pop(0)
+            except ConnectionError, RuntimeError:
+                return
+
+    def duplicate_live_into_missed(self, enabled: bool) -> None:
+        """Quirk: live pushes also stay in the missed store."""
+        self._duplicate_live = enabled
+
+    # -- HTTP: the API -------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        token = _bearer(request.headers.get("Authorization"))
+        params, parse_error = await _read_params(request)
+        # Outside /api/v1/ the full path is recorded, so a test sees the mistake.
+        path = normalize_path(tail) if tail.startswith(API_PREFIX) else request.path
+        self.requests.append(RecordedRequest(request.method, path, params, token))
+        if (fault := self._take_fault(path)) is not None:
+            return await self._fault_response(request, path, fault)
+        try:
+            result = await self._dispatch(request, path, token, params, parse_error)
+        except ApiError as error:
+            body = envelope(error.code, error.message)
+            status = error.http_status
+        else:
+            body = {**envelope(), **result}
+            status = 200
+        _LOGGER.info(
+            "%s %s %s -> %s %s",
+            request.method,
+            path,
+            _short(params),
+            status,
+            _short(body),
+        )
+        return web.json_response(body, status=status)
+
+    async def _dispatch(
+        self,
+        request: web.Request,
+        path: str,
+        token: str | None,
+        params: dict[str, Any],
+        parse_error: str | None,
+    ) -> dict[str, Any]:
+        if token is None or token not in self._tokens:
+            raise ApiError(CODE_INVALID_TOKEN)
+        if (route := self._routes.get(path)) is None:
+            raise ApiError(CODE_INVALID_PARAMETERS, "Unknown method", status=404)
+        method, handler = route
+        if request.method != method:
+            raise ApiError(CODE_INVALID_PARAMETERS, f"Use {method}", status=405)
+        if parse_error is not None:
+            raise ApiError(CODE_INVALID_PARAMETERS, parse_error)
+        return await handler(request, _Params(params))
+
+    def _take_fault(self, path: str) -> str | None:
+        modes = self._faults.get(path)
+        if not modes:
+            return None
+        mode = modes.popleft()
+        if not modes:
+            del self._faults[path]
+        return mode
+
+    async def _fault_response(
+        self, request: web.Request, path: str, mode: str
+    ) -> web.Response:
+        _LOGGER.info("%s %s -> fault %s", request.method, path, mode)
+        if mode == "malformed":
+            return web.Response(
+                status=200,
+                text="<html><body>Bad gateway</body></html>",
+                content_type="text/html",
+            )
+        if mode == "timeout":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._hang_seconds)
+            return web.json_response(
+                envelope(CODE_SERVER_ERROR, "Timed out"), status=504
+            )
+        return web.json_response(envelope(CODE_SERVER_ERROR), status=500)
+
+    def _user(self, params: _Params) -> _User:
+        extension = params.text(PARAM_EXTENSION)
+        user = self._users.get(extension)
+        if user is None:
+            raise ApiError(CODE_USER_NOT_CREATED)
+        return user
+
+    async def _api_users_create(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        extension = params.text(PARAM_EXTENSION)
+        if extension not in self._extensions:
+            raise ApiError(CODE_EXTENSION_NOT_FOUND)
+        if extension in self._users:
+            raise ApiError(CODE_USER_EXISTS)
+        self._users[extension] = _User(extension)
+        return {}
+
+    async def _api_channel(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        user = self._user(params)
+        channel_id = secrets.token_urlsafe(16)
+        token = _bearer(request.headers.get("Authorization"))
+        self._channels[channel_id] = _Channel(channel_id, user.extension, token)
+        return {"url": f"ws://{request.host}/ws/{channel_id}"}
+
+    async def _api_register(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        user = self._user(params)
+        # The channel is matched by its id, so any spelling of the host works.
+        channel_id = URL(params.text(PARAM_CHANNEL)).path.rstrip("/").rpartition("/")[2]
+        limit = params.number(PARAM_LIMIT, DEFAULT_LIMIT)
+        channel = self._channels.get(channel_id)
+        if (
+            channel is None
+            or channel.extension != user.extension
+            or channel.session is None
+            or channel.session.closed
+        ):
+            raise ApiError(CODE_CHANNEL_NOT_OPEN)
+        self._register(user, channel.session)
+        self._expire(user)
+        events = [user.missed.popleft()[1] for _ in range(min(limit, len(user.missed)))]
+        if not events:
+            return {**envelope(CODE_NO_MORE_EVENTS), "events": []}
+        return {"events": events}
+
+    async def _api_unregister(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        self._unregister(self._user(params))
+        return {}
+
+    async def _api_ping(self, request: web.Request, params: _Params) -> dict[str, Any]:
+        return {}
+
+    async def _api_callback(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        user = self._user(params)
+        destination = params.text(PARAM_DESTINATION_NUMBER)
+        leg = self._callback_leg(user.extension, destination, line=None)
+        self._spawn(
+            self._run_callback(leg, self._default_talk(), busy=False, record=False)
+        )
+        return {"call_id": leg.call_id}
+
+    async def _api_route_async(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        leg, result = self._route_request(
+            params.text(PARAM_CALL_ID), params.text(PARAM_TO_NUMBER)
+        )
+        self._spawn(self._route_follow_up(leg, result))
+        return {"request_id": result["request_id"]}
+
+    async def _api_route(self, request: web.Request, params: _Params) -> dict[str, Any]:
+        leg, result = self._route_request(
+            params.text(PARAM_CALL_ID), params.text(PARAM_TO_NUMBER)
+        )
+        self._spawn(self._route_follow_up(leg, result))
+        return dict(result)
+
+    async def _api_transfer(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        method = params.text(PARAM_METHOD).lower()
+        call_id = params.text(PARAM_CALL_ID)
+        to_number = params.text(PARAM_TO_NUMBER)
+        self._transferable(call_id, method)  # answer 100/112 now, not later
+        self._spawn(self.transfer(call_id, to_number, method))
+        return {}
+
+    async def _api_record(
+        self, request: web.Request, params: _Params
+    ) -> dict[str, Any]:
+        record_id = params.text(PARAM_RECORD_ID)
+        if record_id not in self._records:
+            raise ApiError(CODE_RECORD_NOT_FOUND)
+        return {"url": f"http://{request.host}/records/{record_id}.mp3"}
+
+    # -- HTTP: websockets and files ------------------------------------------
+
+    async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        if time.monotonic() < self._refuse_until:
+            _LOGGER.info("websocket refused (fault)")
+            return web.json_response(
+                envelope(CODE_SERVER_ERROR, "Service unavailable"), status=503
+            )
+        channel = self._channels.get(request.match_info["channel_id"])
+        if channel is None or channel.used:
+            return web.json_response(
+                envelope(CODE_CHANNEL_NOT_OPEN, "Unknown or used channel"), status=404
+            )
+        channel.used = True
+        # autoping off: PINGs are answered below, unless the sockets are stalled.
+        ws = web.WebSocketResponse(autoping=False, timeout=_WS_CLOSE_TIMEOUT)
+        await ws.prepare(request)
+        session = _Session(ws, channel)
+        channel.session = session
+        self._sessions.add(session)
+        _LOGGER.info("websocket %s open for %s", channel.channel_id, channel.extension)
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.PING and not self._stalled:
+                    await ws.pong(message.data)
+        finally:
+            self._end_session(session)
+            _LOGGER.info("websocket %s closed", channel.channel_id)
+        return ws
+
+    async def _handle_record_file(self, request: web.Request) -> web.StreamResponse:
+        record_id = request.match_info["name"].removesuffix(".mp3")
+        if record_id not in self._records:
+            raise web.HTTPNotFound
+        return web.Response(body=RECORD_BYTES, content_type="audio/mpeg")
+
+
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], str | None]:
+    """Query parameters for GET, the JSON body for POST; and what was wrong."""
+    if request.method != "POST":
+        return dict(request.query), None
+    text = await request.text()
+    if not text.strip():
+        return {}, None
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return {}, "The body is not JSON"
+    if not isinstance(body, dict):
+        return {}, "The body is not a JSON object"
+    return body, None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 300 else f"{text[:297]}..."
