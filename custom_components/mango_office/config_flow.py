@@ -88,6 +88,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 f"{account_key(data[CONF_TOKEN])}_{data[CONF_EXTENSION]}"
             )
             self._abort_if_unique_id_configured()
+            self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
                 return self.async_create_entry(
                     title=f"Mango Office {data[CONF_EXTENSION]}", data=data
@@ -112,6 +113,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
+            self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
                 return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
@@ -143,6 +145,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             if unique_id != entry.unique_id:
                 await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_configured()
+            self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
                 return self.async_update_reload_and_abort(
                     entry,
@@ -157,6 +160,18 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 _schema(entry.data), user_input or {CONF_TOKEN: entry.data[CONF_TOKEN]}
             ),
             errors=errors,
+        )
+
+    @callback
+    def _abort_if_extension_configured(self, data: Mapping[str, Any]) -> None:
+        """Abort when another entry follows this extension with this key.
+
+        A unique id keeps the digest of the key its entry was made with: after
+        a new key came in by reauth or reconfigure, only the data tells that
+        the entry follows this extension of this account.
+        """
+        self._async_abort_entries_match(
+            {CONF_TOKEN: data[CONF_TOKEN], CONF_EXTENSION: data[CONF_EXTENSION]}
         )
 
     async def _async_test(self, data: Mapping[str, Any]) -> dict[str, str]:
