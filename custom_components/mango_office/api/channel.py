@@ -168,6 +168,13 @@ class MangoChannel:
                         await self._closing.wait()
                 except TimeoutError:
                     pass
+        except asyncio.CancelledError:
+            # close() cancels run() to cut a request or a wait short; that ends
+            # run() with a return, as documented, and leaves the caller's task
+            # going. Any other cancellation goes on.
+            task = asyncio.current_task()
+            if not self._closing.is_set() or task is None or task.uncancel() > 0:
+                raise
         finally:
             self._run_task = None
             await self._close_websocket()
