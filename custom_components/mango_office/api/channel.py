@@ -150,6 +150,9 @@ class MangoChannel:
                 except MangoAuthError as err:
                     _LOGGER.debug("Channel of extension %s: %s", self.extension, err)
                     await self._close_websocket()
+                    # The service has ended the session along with the token;
+                    # close() has nothing to unregister, and no token to do it with.
+                    self._registered = False
                     self._set_state(ChannelState.AUTH_FAILED)
                     return
                 except MangoError as err:
