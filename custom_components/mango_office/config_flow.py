@@ -14,6 +14,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 import voluptuous as vol
 
 from .api import (
@@ -115,7 +116,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
             self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
-                return self.async_update_reload_and_abort(entry, data=data)
+                return self._async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(
@@ -147,7 +148,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
             self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
-                return self.async_update_reload_and_abort(
+                return self._async_update_reload_and_abort(
                     entry,
                     unique_id=unique_id,
                     title=f"Mango Office {data[CONF_EXTENSION]}",
@@ -161,6 +162,29 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
+
+    @callback
+    def _async_update_reload_and_abort(
+        self,
+        entry: MangoConfigEntry,
+        *,
+        data: Mapping[str, Any],
+        unique_id: str | UndefinedType = UNDEFINED,
+        title: str | UndefinedType = UNDEFINED,
+    ) -> ConfigFlowResult:
+        """Save the tested settings, then reload the entry with them.
+
+        Home Assistant's async_update_reload_and_abort warns about entries with
+        an update listener (it stops working in 2026.12): it expects the
+        listener to do the reload. This one takes a new phonebook live and
+        reloads nothing, so the reload is scheduled here.
+        """
+        result = self.async_update_and_abort(
+            entry, unique_id=unique_id, title=title, data=data
+        )
+        # Scheduled after the update, whose listener expects a running entry.
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result
 
     @callback
     def _abort_if_extension_configured(self, data: Mapping[str, Any]) -> None:
