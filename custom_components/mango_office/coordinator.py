@@ -387,9 +387,8 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             ATTR_DISCONNECT_REASON: event.disconnect_reason,
             ATTR_TIME: time.isoformat(),
         }
-        # One bus event per message; the event entity gets each kind of
-        # news the message carried (a first sign of a call may already be
-        # its answer).
+        # A message may carry more than one piece of news (the first sign
+        # of a call may already be its answer): each is an event of its own.
         for event_type in event_types or [None]:
             self._notify(EVENT_CALL, event_type, attributes, replayed)
         if not replayed and self.connected:

@@ -1,0 +1,209 @@
+"""Bus events and event entities: calls, recordings, IVR calls and route results."""
+
+from unittest.mock import patch
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from mango_simulator import MangoSimulator
+
+from .conftest import CALLER, CALLER_NAME, EXTENSION, wait_until
+from .helpers import push_call
+
+CALL_EVENT = "event.extension_101_call"
+
+
+@pytest.fixture(autouse=True)
+def only_events() -> None:
+    """Set up the event platform alone."""
+    with patch("custom_components.mango_office.PLATFORMS", [Platform.EVENT]):
+        yield
+
+
+async def test_entities(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The event entities with their event types."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+async def test_answered_call_and_its_recording(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Every /call message is a bus event; the entity shows each kind of news."""
+    calls = async_capture_events(hass, "mango_office_call")
+    records = async_capture_events(hass, "mango_office_record")
+    ids = await simulator.incoming_answered(EXTENSION, duration=42)
+    await wait_until(lambda: len(records) == 2)
+
+    device = device_registry.async_get_device_by_identifier(
+        ("mango_office", init_integration.unique_id), init_integration.entry_id
+    )
+    assert [event.data["event_type"] for event in calls] == [
+        "incoming",
+        "answered",
+        "ended",
+    ]
+    assert [event.data["state"] for event in calls] == [
+        "appeared",
+        "connected",
+        "disconnected",
+    ]
+    ended = calls[-1].data
+    assert ended["config_entry_id"] == init_integration.entry_id
+    assert ended["device_id"] == device.id
+    assert ended["extension"] == EXTENSION
+    assert ended["replayed"] is False
+    assert ended["call_id"] == ids["call_id"]
+    assert ended["entry_id"] == ids["entry_id"]
+    assert ended["direction"] == "in"
+    assert ended["caller_number"] == CALLER
+    assert ended["caller_name"] == CALLER_NAME
+    assert ended["callee_number"] == EXTENSION
+    assert ended["duration"] == 0
+    assert ended["disconnect_reason"] == 1100
+
+    state = hass.states.get(CALL_EVENT)
+    assert state.attributes["event_type"] == "ended"
+    assert state.attributes["caller_name"] == CALLER_NAME
+    assert "config_entry_id" not in state.attributes
+
+    assert [event.data["event_type"] for event in records] == [None, "available"]
+    available = records[-1].data
+    assert available["record_id"] == ids["record_id"]
+    assert available["call_id"] == ids["call_id"]
+    assert available["status"] == "available"
+    assert available["duration"] == 42
+    assert available["url"].endswith(f"/records/{ids['record_id']}.mp3")
+    recording = hass.states.get("event.extension_101_recording")
+    assert recording.attributes["event_type"] == "available"
+    assert recording.attributes["url"] == available["url"]
+
+
+async def test_missed_call_event(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A call nobody answered ends as missed."""
+    calls = async_capture_events(hass, "mango_office_call")
+    await simulator.incoming_missed(EXTENSION)
+    await wait_until(lambda: len(calls) == 2)
+
+    assert [event.data["event_type"] for event in calls] == ["incoming", "missed"]
+    assert calls[-1].data["disconnect_reason"] == 1110
+    assert calls[-1].data["duration"] is None
+    assert hass.states.get(CALL_EVENT).attributes["event_type"] == "missed"
+
+
+async def test_hold_is_a_bus_event_only(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Going on hold has no event type of its own; the bus event still tells."""
+    calls = async_capture_events(hass, "mango_office_call")
+    await push_call(simulator, "c1", 1, "CONNECTED")
+    await wait_until(lambda: len(calls) == 2)
+    await push_call(simulator, "c1", 2, "ONHOLD")
+    await wait_until(lambda: len(calls) == 3)
+
+    # First seen already talking: its appearance and its answer are news each.
+    assert [event.data["event_type"] for event in calls] == [
+        "incoming",
+        "answered",
+        None,
+    ]
+    assert [event.data["state"] for event in calls] == [
+        "connected",
+        "connected",
+        "on_hold",
+    ]
+    assert calls[-1].data["state"] == "on_hold"
+    assert hass.states.get(CALL_EVENT).attributes["event_type"] == "answered"
+
+
+async def test_ivr_and_route_result(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """An IVR call appears; routing it reports success or failure."""
+    ivr = async_capture_events(hass, "mango_office_ivr")
+    results = async_capture_events(hass, "mango_office_route_result")
+    ids = await simulator.incoming_via_ivr(caller="+74951234567", line="+74957654321")
+    await wait_until(lambda: len(ivr) == 1)
+
+    assert ids["extension"] == EXTENSION
+    appeared = ivr[0].data
+    assert appeared["event_type"] == "appeared"
+    assert appeared["call_id"] == ids["call_id"]
+    assert appeared["caller_number"] == CALLER
+    assert appeared["caller_name"] == CALLER_NAME
+    assert appeared["callee_number"] == "+74957654321"
+    assert appeared["line_number"] == "+74957654321"
+    assert (
+        hass.states.get("event.extension_101_ivr_call").attributes["call_id"]
+        == ids["call_id"]
+    )
+
+    request_id = await init_integration.runtime_data.client.route(ids["call_id"], "102")
+    await wait_until(lambda: len(results) == 1)
+    success = results[0].data
+    assert success["event_type"] == "success"
+    assert success["request_id"] == request_id
+    assert success["result"] == 0
+    assert success["to"] == "102"
+    route_result = hass.states.get("event.extension_101_route_result")
+    assert route_result.attributes["event_type"] == "success"
+
+    other = await simulator.incoming_via_ivr()
+    await init_integration.runtime_data.client.route(other["call_id"], "+79990000000")
+    await wait_until(lambda: len(results) == 2)
+    assert results[1].data["event_type"] == "failure"
+    assert results[1].data["result"] != 0
+    assert (
+        hass.states.get("event.extension_101_route_result").attributes["event_type"]
+        == "failure"
+    )
+
+
+async def test_replayed_news_that_is_still_news(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """After a restart, a missed call shows on the entity; its ringing does not."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await simulator.incoming_missed(EXTENSION)
+    await simulator.incoming_via_ivr()
+    calls = async_capture_events(hass, "mango_office_call")
+    ivr = async_capture_events(hass, "mango_office_ivr")
+    shown: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            shown.append(event.data["new_state"].attributes.get("event_type"))
+            if event.data["entity_id"] == CALL_EVENT
+            else None
+        ),
+    )
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await wait_until(lambda: init_integration.runtime_data.connected)
+    await hass.async_block_till_done()
+
+    assert [event.data["replayed"] for event in calls + ivr] == [True, True, True]
+    assert hass.states.get(CALL_EVENT).attributes["event_type"] == "missed"
+    assert hass.states.get(CALL_EVENT).attributes["replayed"] is True
+    assert "incoming" not in shown
+    assert hass.states.get("event.extension_101_ivr_call").state in (
+        "unknown",
+        "unavailable",
+    )
