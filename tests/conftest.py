@@ -1,7 +1,8 @@
 """Fixtures shared by the MANGO OFFICE tests: a real simulator on 127.0.0.1 and an entry on it."""
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -30,6 +31,17 @@ LINE = "+74957654321"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant find custom_components/mango_office in every test."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Enable the entities that are disabled by default, as HA core's fixture does."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ CALL_EVENT = "event.extension_101_call"
 
 
 @pytest.fixture(autouse=True)
-def only_events() -> None:
-    """Set up the event platform alone."""
+def only_events(entity_registry_enabled_by_default: None) -> None:
+    """Set up the event platform alone, with the IVR and route entities enabled."""
     with patch("custom_components.mango_office.PLATFORMS", [Platform.EVENT]):
         yield
 

@@ -6,7 +6,7 @@ import logging
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -202,3 +202,20 @@ async def test_missed_events_while_away_are_replayed(
     assert all(event.data["replayed"] for event in calls)
     last_caller = hass.states.get("sensor.extension_101_last_caller")
     assert last_caller.attributes["answered"] is True
+
+
+async def test_ivr_and_route_entities_are_disabled_by_default(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Only those who route calls themselves need them; their bus events fire anyway."""
+    for entity_id in (
+        "event.extension_101_ivr_call",
+        "event.extension_101_route_result",
+    ):
+        entry = entity_registry.async_get(entity_id)
+        assert entry is not None
+        assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert hass.states.get(entity_id) is None
+    assert hass.states.get("event.extension_101_call") is not None

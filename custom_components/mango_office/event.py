@@ -62,6 +62,8 @@ EVENTS: tuple[MangoEventEntityDescription, ...] = (
         kind=EVENT_IVR,
         # A caller who waited in the IVR while nobody listened is gone by now.
         replayed_types=frozenset(),
+        # Only for those who route calls themselves (see the route action).
+        entity_registry_enabled_default=False,
     ),
     MangoEventEntityDescription(
         key="route_result",
@@ -69,6 +71,7 @@ EVENTS: tuple[MangoEventEntityDescription, ...] = (
         event_types=[ROUTE_SUCCESS, ROUTE_FAILURE],
         kind=EVENT_ROUTE_RESULT,
         replayed_types=frozenset({ROUTE_SUCCESS, ROUTE_FAILURE}),
+        entity_registry_enabled_default=False,
     ),
 )
 
