@@ -92,7 +92,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
                 return self.async_create_entry(
-                    title=f"Mango Office {data[CONF_EXTENSION]}", data=data
+                    title=_title(data[CONF_EXTENSION]), data=data
                 )
         return self.async_show_form(
             step_id="user",
@@ -151,7 +151,10 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self._async_update_reload_and_abort(
                     entry,
                     unique_id=unique_id,
-                    title=f"Mango Office {data[CONF_EXTENSION]}",
+                    # A title the user gave the entry stays.
+                    title=_title(data[CONF_EXTENSION])
+                    if entry.title == _title(entry.data[CONF_EXTENSION])
+                    else UNDEFINED,
                     data=data,
                 )
         return self.async_show_form(
@@ -259,6 +262,11 @@ class MangoOptionsFlow(OptionsFlow):
             description_placeholders=placeholders,
             errors=errors,
         )
+
+
+def _title(extension: str) -> str:
+    """Name an entry after its extension."""
+    return f"Mango Office {extension}"
 
 
 def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
