@@ -42,12 +42,12 @@ def account_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _schema(defaults: Mapping[str, Any], *, with_token: bool = True) -> vol.Schema:
-    fields: dict[Any, Any] = {}
-    if with_token:
-        fields[vol.Required(CONF_TOKEN)] = TextSelector(
+def _schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    fields: dict[Any, Any] = {
+        vol.Required(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         )
+    }
     fields[
         vol.Required(
             CONF_EXTENSION, default=defaults.get(CONF_EXTENSION, vol.UNDEFINED)
