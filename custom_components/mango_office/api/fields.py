@@ -35,7 +35,10 @@ class Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise MangoProtocolError(f"{name} is not a string")
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an int past Python's limit of digits to print
+            raise MangoProtocolError(f"{name} is too long") from None
 
     def required_text(self, name: str) -> str:
         """Return a text field that the object is useless without."""
@@ -66,8 +69,10 @@ class Fields:
             return False
         if isinstance(value, bool):
             return value
-        if isinstance(value, int | str) and str(value).strip().lower() in _FLAG_WORDS:
-            return _FLAG_WORDS[str(value).strip().lower()]
+        if isinstance(value, int) and value in {0, 1}:
+            return bool(value)
+        if isinstance(value, str) and (word := value.strip().lower()) in _FLAG_WORDS:
+            return _FLAG_WORDS[word]
         raise MangoProtocolError(f"{name} is not a boolean")
 
     def timestamp(self, name: str) -> datetime | None:

@@ -146,7 +146,7 @@ def _party(data: Fields, name: str) -> Party:
     value = data.get(name)
     # A bare number where an object is expected is still the number.
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return Party(number=str(value))
+        return Party(number=data.text(name))
     if (party := data.mapping(name)) is None:
         return Party()
     fields = Fields(party)
