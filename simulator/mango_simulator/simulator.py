@@ -15,7 +15,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
 from . import control
-from .telephony import Telephony
+from .telephony import DEFAULT_LINE, Telephony
 from .wire import (
     API_PREFIX,
     CODE_CHANNEL_NOT_OPEN,
@@ -206,7 +206,8 @@ class MangoSimulator(Telephony):
         self._hang_seconds = hang_seconds
         self._users: dict[str, _User] = {}
         self._channels: dict[str, _Channel] = {}
-        self._sessions: set[_Session] = set()
+        # Open websockets by channel id, oldest first.
+        self._sessions: dict[str, _Session] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[str]] = {}
         self._refuse_until = 0.0
@@ -264,7 +265,7 @@ class MangoSimulator(Telephony):
         self._stopping.set()  # wakes scenarios and hanging requests
         await self._cancel_tasks()
         await asyncio.gather(
-            *(self._close_session(session) for session in list(self._sessions))
+            *(self._close_session(session) for session in list(self._sessions.values()))
         )
         await runner.cleanup()
         _LOGGER.info("MANGO OFFICE simulator stopped")
@@ -315,7 +316,7 @@ class MangoSimulator(Telephony):
     def revoke_token(self, token: str) -> None:
         """Reject a key from now on and close the websockets opened with it."""
         self._tokens.discard(token)
-        for session in list(self._sessions):
+        for session in list(self._sessions.values()):
             if session.channel.token == token:
                 self._end_session(session)  # unregistered now, closed just after
                 self._spawn(self._close_session(session, WSCloseCode.POLICY_VIOLATION))
@@ -382,7 +383,7 @@ class MangoSimulator(Telephony):
             return user.session
         candidates = [
             session
-            for session in self._sessions
+            for session in self._sessions.values()
             if session.channel.extension == extension and not session.closed
         ]
         return candidates[-1] if candidates else None
@@ -399,8 +400,8 @@ class MangoSimulator(Telephony):
             stored = self._duplicate_live
             if stored:
                 self._store(user, message)
-            held = _Frame(extension, json.dumps(message), message, stored=stored)
-            if await self._send(session, held):
+            frame = _Frame(extension, json.dumps(message), message, stored=stored)
+            if await self._send(session, frame):
                 _LOGGER.info("push %s live: %s", extension, _short(message))
                 return "live"
             if stored:
@@ -471,7 +472,7 @@ class MangoSimulator(Telephony):
         if session.closed:
             return
         session.closed = True
-        self._sessions.discard(session)
+        self._sessions.pop(session.channel.channel_id, None)
         for extension in list(session.users):
             if (user := self._users.get(extension)) is not None:
                 self._unregister(user)
@@ -492,7 +493,7 @@ class MangoSimulator(Telephony):
     async def drop_websockets(self) -> None:
         """Close every websocket now; their users become unregistered."""
         await asyncio.gather(
-            *(self._close_session(session) for session in list(self._sessions))
+            *(self._close_session(session) for session in list(self._sessions.values()))
         )
 
     def refuse_websockets(self, seconds: float) -> None:
@@ -527,7 +528,7 @@ class MangoSimulator(Telephony):
         """
         self._stalled = stalled
         if not stalled:
-            for session in list(self._sessions):
+            for session in list(self._sessions.values()):
                 if session.held:
                     self._spawn(self._flush(session))
 
@@ -682,7 +683,7 @@ class MangoSimulator(Telephony):
     ) -> dict[str, Any]:
         user = self._user(params)
         destination = params.text(PARAM_DESTINATION_NUMBER)
-        leg = self._callback_leg(user.extension, destination, line=None)
+        leg = self._callback_leg(user.extension, destination, line=DEFAULT_LINE)
         self._spawn(
             self._run_callback(leg, self._default_talk(), busy=False, record=False)
         )
@@ -741,7 +742,7 @@ class MangoSimulator(Telephony):
         await ws.prepare(request)
         session = _Session(ws, channel)
         channel.session = session
-        self._sessions.add(session)
+        self._sessions[channel.channel_id] = session
         _LOGGER.info("websocket %s open for %s", channel.channel_id, channel.extension)
         try:
             async for message in ws:

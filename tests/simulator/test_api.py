@@ -382,3 +382,41 @@ async def test_register_on_a_new_channel_moves_the_user(
 
     assert await receive(second) == CALL
     assert sim.is_registered("101")
+
+
+async def test_post_without_a_body_has_no_parameters(
+    client: Client, sim: MangoSimulator
+) -> None:
+    """An empty POST body means no parameters (here: EXTENSION missing, 100)."""
+    async with client.session.post(
+        f"{sim.base_url}/v1/users/create", headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["Result"]["code"] == 100
+    assert sim.requests[-1].params == {}
+
+
+async def test_wait_helpers(client: Client, sim: MangoSimulator) -> None:
+    """wait_registered and wait_for_request wait for the client, or time out."""
+    sim.provision("101")
+    url = await client.channel("101")
+    with pytest.raises(TimeoutError):
+        await sim.wait_registered("101", timeout=0.05)
+    await client.open(url)
+    register = asyncio.create_task(
+        client.post("session/register/", EXTENSION="101", CHANNEL=url)
+    )
+    await sim.wait_registered("101")
+    request = await sim.wait_for_request("session/register/")
+    await register
+
+    assert request.params["CHANNEL"] == url
+    assert request.token == TOKEN
+
+
+async def test_start_on_a_busy_port_fails_cleanly(sim: MangoSimulator) -> None:
+    """A port in use raises and leaves nothing running."""
+    other = MangoSimulator()
+    with pytest.raises(OSError, match="address already in use"):
+        await other.start(port=int(sim.url.rsplit(":", 1)[1]))
+    await other.stop()

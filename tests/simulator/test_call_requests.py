@@ -251,3 +251,34 @@ async def test_record_url(client: Client, sim: MangoSimulator) -> None:
     async with client.session.get(body["url"]) as response:
         assert response.status == 200
         assert len(await response.read()) > 100
+
+
+async def test_blind_transfer_to_an_outside_number(
+    client: Client, sim: MangoSimulator
+) -> None:
+    """Only the user's leg is seen: it disconnects, and no extension gets a call."""
+    ws, call_id, scenario = await active_call(client, sim)
+    sim.provision("102")
+    await client.post(
+        "transfer", CALL_ID=call_id, TO_NUMBER="+74953333333", METHOD="blind"
+    )
+
+    assert calls([await receive(ws)]) == [(call_id, "DISCONNECTED")]
+    assert (await scenario)["call_id"] == call_id
+    assert sim.missed("102") == []
+
+
+async def test_an_ivr_call_can_be_abandoned(
+    client: Client, sim: MangoSimulator
+) -> None:
+    """hang_up on a waiting IVR call ends it quietly; routing it still answers."""
+    ws, _ = await client.connect("101")
+    ids = await sim.incoming_via_ivr()
+    await receive(ws)
+    await sim.hang_up(ids["call_id"])
+
+    await nothing_more(ws)
+    status, _ = await client.post(
+        "transfer", CALL_ID=ids["call_id"], TO_NUMBER="102", METHOD="blind"
+    )
+    assert status == 400

@@ -386,3 +386,9 @@ async def test_websocket_frames_are_text(client: Client, sim: MangoSimulator) ->
 
     frame = await ws.receive(timeout=2)
     assert frame.type is aiohttp.WSMsgType.TEXT
+
+
+async def test_internal_call_needs_two_extensions(sim: MangoSimulator) -> None:
+    """A call from an extension to itself is refused."""
+    with pytest.raises(ValueError, match="another extension"):
+        await sim.internal_call("101", "101")
