@@ -1,6 +1,7 @@
 """Actions of the MANGO OFFICE integration: callback, transfer, route and get_record."""
 
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Final
 
@@ -80,8 +81,23 @@ def _resolve_number(coordinator: MangoCoordinator, text: str) -> str:
         translation_key="ambiguous_name",
         translation_placeholders={
             "name": text,
-            "matches": ", ".join(sorted(matches.values())),
+            "matches": _describe_matches(matches),
         },
+    )
+
+
+def _describe_matches(matches: Mapping[str, str]) -> str:
+    """List the entries a name matched, so the user can pick one.
+
+    A name given to several numbers ("Ivan Petrov" mobile and office) is
+    told apart by its number: saying the name again would not help.
+    """
+    counts = Counter(matches.values())
+    return ", ".join(
+        sorted(
+            name if counts[name] == 1 else f"{name} ({number})"
+            for number, name in matches.items()
+        )
     )
 
 
