@@ -1,0 +1,949 @@
+"""The config flow, reauth, reconfigure and the phonebook options, against the simulator."""
+
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+import json
+from pathlib import Path
+import socket
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.helpers import translation
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.mango_office.api import DEFAULT_BASE_URL
+from custom_components.mango_office.config_flow import SECTION_ADVANCED, account_key
+from custom_components.mango_office.const import (
+    CONF_BASE_URL,
+    CONF_EXTENSION,
+    CONF_PHONEBOOK,
+    DOMAIN,
+)
+from mango_simulator import MangoSimulator
+
+from .conftest import CALLER, CALLER_NAME, EXTENSION, TOKEN, wait_for_state
+
+NEW_TOKEN = "rotated-token-7d1a0b"
+INTEGRATION_DIR = Path(__file__).parent.parent / "custom_components" / DOMAIN
+TRANSLATION_FILES = ("strings.json", "translations/en.json", "translations/ru.json")
+TRANSLATIONS = {
+    name: json.loads((INTEGRATION_DIR / name).read_text("utf-8"))
+    for name in TRANSLATION_FILES
+}
+# Every error and abort the flows can show, by where strings.json keeps them.
+CONFIG_ERRORS = {"invalid_auth", "cannot_connect", "invalid_extension", "unknown"}
+CONFIG_ABORTS = {"already_configured"}
+OPTIONS_ERRORS = {"invalid_phonebook"}
+
+
+@pytest.fixture(autouse=True)
+async def unload_entries(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> AsyncGenerator[None]:
+    """Unload whatever a flow set up while the simulator still runs.
+
+    Stopping the simulator first would leave the entries' push channels
+    reconnecting when Home Assistant stops.
+    """
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _form_input(
+    simulator: MangoSimulator,
+    *,
+    token: str = TOKEN,
+    extension: str = EXTENSION,
+    base_url: str | None = None,
+) -> dict[str, Any]:
+    """What the form sends: the advanced section comes as a nested mapping."""
+    return {
+        CONF_TOKEN: token,
+        CONF_EXTENSION: extension,
+        SECTION_ADVANCED: {
+            CONF_BASE_URL: simulator.base_url if base_url is None else base_url
+        },
+    }
+
+
+def _assert_errors_translated(result: ConfigFlowResult, flow: str = "config") -> None:
+    """Every error the form shows has its string in each language."""
+    assert result["errors"]
+    for error in result["errors"].values():
+        for name, strings in TRANSLATIONS.items():
+            assert strings[flow]["error"].get(error), f"{name}: {flow}.error.{error}"
+
+
+def _schema_fields(result: ConfigFlowResult) -> dict[str, Any]:
+    """The form's fields by name: default, suggested value, and the section's own."""
+    return _fields(result["data_schema"])
+
+
+def _fields(schema: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for marker, value in schema.schema.items():
+        if isinstance(value, section):
+            fields[marker.schema] = {
+                "collapsed": value.options["collapsed"],
+                **_fields(value.schema),
+            }
+            continue
+        fields[marker.schema] = {
+            "default": marker.default() if callable(marker.default) else None,
+            "suggested": (marker.description or {}).get("suggested_value"),
+        }
+    return fields
+
+
+async def _start_user_flow(hass: HomeAssistant) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return result
+
+
+def _closed_port_url() -> str:
+    """An API address on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api"
+
+
+def _add_entry(
+    hass: HomeAssistant,
+    simulator: MangoSimulator,
+    extension: str,
+    *,
+    token: str = TOKEN,
+    unique_token: str | None = None,
+) -> MockConfigEntry:
+    """Add (not set up) an entry for an extension, the way the flow makes it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Mango Office {extension}",
+        unique_id=f"{account_key(unique_token or token)}_{extension}",
+        data={
+            CONF_TOKEN: token,
+            CONF_EXTENSION: extension,
+            CONF_BASE_URL: simulator.base_url,
+        },
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+# -- user step ----------------------------------------------------------------
+
+
+async def test_user_form(hass: HomeAssistant, simulator: MangoSimulator) -> None:
+    """The form asks for the key and the extension; the API address waits in a collapsed section."""
+    result = await _start_user_flow(hass)
+
+    fields = _schema_fields(result)
+    assert list(fields) == [CONF_TOKEN, CONF_EXTENSION, SECTION_ADVANCED]
+    assert fields[SECTION_ADVANCED] == {
+        "collapsed": True,
+        CONF_BASE_URL: {"default": DEFAULT_BASE_URL, "suggested": None},
+    }
+    assert fields[CONF_TOKEN]["suggested"] is None
+    assert simulator.requests == []
+
+
+async def test_user_creates_entry(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """A working key and extension are tested on the service, saved, and set up."""
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Mango Office 101"
+    assert result["data"] == {
+        CONF_TOKEN: TOKEN,
+        CONF_EXTENSION: "101",
+        CONF_BASE_URL: simulator.base_url,
+    }
+    entry = result["result"]
+    assert entry.unique_id == f"{account_key(TOKEN)}_101"
+    assert entry.options == {}
+    # The flow's test, in this order, before anything was saved ...
+    tested = simulator.requests[:3]
+    assert [(r.method, r.path) for r in tested] == [
+        ("GET", "session/ping"),
+        ("POST", "users/create"),
+        ("GET", "channel"),
+    ]
+    assert [r.params for r in tested] == [
+        {},
+        {"EXTENSION": "101"},
+        {"EXTENSION": "101"},
+    ]
+    assert {r.token for r in tested} == {TOKEN}
+    # ... then the entry set up for real on the address from the advanced section.
+    await simulator.wait_registered("101")
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("binary_sensor.extension_101_connection") is not None
+
+
+async def test_user_input_is_trimmed(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """Spaces around pasted values and a trailing slash of the address are dropped."""
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        _form_input(
+            simulator,
+            token=f"  {TOKEN}\n",
+            extension=" 102 ",
+            base_url=f" {simulator.base_url}/ ",
+        ),
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_TOKEN: TOKEN,
+        CONF_EXTENSION: "102",
+        CONF_BASE_URL: simulator.base_url,
+    }
+    assert result["result"].unique_id == f"{account_key(TOKEN)}_102"
+    assert {r.token for r in simulator.requests} == {TOKEN}
+    assert simulator.requests_to("users/create")[0].params == {"EXTENSION": "102"}
+
+
+type _Attempt = Callable[[MangoSimulator], dict[str, str]]
+
+
+def _fault(path: str, mode: str) -> _Attempt:
+    """The right input, on a service that fails the next request to a path."""
+
+    def _arrange(simulator: MangoSimulator) -> dict[str, str]:
+        simulator.fail_next(path, mode=mode)
+        return {}
+
+    return _arrange
+
+
+@pytest.mark.parametrize(
+    ("attempt", "errors"),
+    [
+        (lambda _: {CONF_TOKEN: "not-the-token"}, {"base": "invalid_auth"}),
+        (_fault("session/ping", "500"), {"base": "cannot_connect"}),
+        (_fault("users/create", "malformed"), {"base": "cannot_connect"}),
+        (_fault("channel/", "500"), {"base": "cannot_connect"}),
+        (lambda _: {"base_url": _closed_port_url()}, {"base": "cannot_connect"}),
+        (lambda sim: {"base_url": sim.url}, {"base": "cannot_connect"}),
+        (lambda _: {"base_url": "not a URL"}, {"base": "cannot_connect"}),
+        (lambda _: {CONF_EXTENSION: "104"}, {CONF_EXTENSION: "invalid_extension"}),
+    ],
+    ids=[
+        "invalid_auth",
+        "http_500",
+        "not_json",
+        "channel_fails",
+        "nothing_listens",
+        "address_without_api",
+        "not_an_address",
+        "not_in_the_pbx",
+    ],
+)
+async def test_user_error_then_recovery(
+    hass: HomeAssistant,
+    simulator: MangoSimulator,
+    attempt: _Attempt,
+    errors: dict[str, str],
+) -> None:
+    """Each failure shows its error on the same form, which keeps what was typed; fixed, it goes through."""
+    bad_input = attempt(simulator)
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, **bad_input)
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == errors
+    _assert_errors_translated(result)
+    typed = _form_input(simulator, **bad_input)
+    fields = _schema_fields(result)
+    assert fields[CONF_EXTENSION]["suggested"] == typed[CONF_EXTENSION]
+    assert (
+        fields[SECTION_ADVANCED][CONF_BASE_URL]["suggested"]
+        == typed[SECTION_ADVANCED][CONF_BASE_URL]
+    )
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_URL] == simulator.base_url
+    assert result["result"].unique_id == f"{account_key(TOKEN)}_101"
+
+
+@pytest.mark.parametrize(
+    "extension", ["10a", "", "+101", "\uff11\uff10\uff11", "\u0661\u0660\u0661"]
+)
+async def test_user_extension_not_digits(
+    hass: HomeAssistant, simulator: MangoSimulator, extension: str
+) -> None:
+    """An extension that is not ASCII digits is refused without asking the service."""
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extension=extension)
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_EXTENSION: "invalid_extension"}
+    _assert_errors_translated(result)
+    assert simulator.requests == []
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_unexpected_error(
+    hass: HomeAssistant, simulator: MangoSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever else goes wrong is "unknown", logged; the form still answers."""
+    result = await _start_user_flow(hass)
+
+    with patch(
+        "custom_components.mango_office.config_flow.MangoClient.get_channel",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form_input(simulator)
+        )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    _assert_errors_translated(result)
+    assert "Unexpected error while testing the MANGO OFFICE account" in caplog.text
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_already_configured(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """The same extension of the same account cannot be added twice."""
+    _add_entry(hass, simulator, "101")
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, token=f" {TOKEN} ")
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert simulator.requests == []
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_user_another_extension_of_the_account(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """Another extension of the same account is a new entry."""
+    _add_entry(hass, simulator, "101")
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extension="102")
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"{account_key(TOKEN)}_102"
+    assert result["title"] == "Mango Office 102"
+
+
+async def test_user_already_configured_after_key_rotation(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """An entry that took a new key (reauth) still counts as that extension of the account.
+
+    Its unique id keeps the digest of the first key, so only its data tells.
+    """
+    simulator.add_token(NEW_TOKEN)
+    _add_entry(hass, simulator, "101", token=NEW_TOKEN, unique_token=TOKEN)
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, token=NEW_TOKEN)
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert simulator.requests == []
+
+
+# -- reauth -------------------------------------------------------------------
+
+
+async def _set_up_with_revoked_key(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> ConfigFlowResult:
+    """The service stops taking the entry's key: setting up fails and asks for a new one."""
+    simulator.revoke_token(TOKEN)
+    simulator.add_token(NEW_TOKEN)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"])
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"] is not None
+    assert result["description_placeholders"]["extension"] == EXTENSION
+    assert list(_schema_fields(result)) == [CONF_TOKEN]
+    return result
+
+
+async def test_reauth(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A new key is tested, saved, and the entry comes back with it."""
+    result = await _set_up_with_revoked_key(hass, mock_config_entry, simulator)
+    simulator.requests.clear()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: f" {NEW_TOKEN}\n"}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data == {
+        CONF_TOKEN: NEW_TOKEN,
+        CONF_EXTENSION: EXTENSION,
+        CONF_BASE_URL: simulator.base_url,
+    }
+    # The unique id (and so the device) stays the one of the account.
+    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
+    assert [r.path for r in simulator.requests[:3]] == [
+        "session/ping",
+        "users/create",
+        "channel",
+    ]
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    await simulator.wait_registered(EXTENSION)
+    assert {r.token for r in simulator.requests} == {NEW_TOKEN}
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+
+async def test_reauth_of_a_running_entry(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Reauth of a loaded entry reloads it on the new key, without a deprecated call."""
+    simulator.add_token(NEW_TOKEN)
+    result = await init_integration.start_reauth_flow(hass)
+    registered_before = len(simulator.requests_to("session/register"))
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: NEW_TOKEN}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert init_integration.data[CONF_TOKEN] == NEW_TOKEN
+    assert init_integration.state is ConfigEntryState.LOADED
+    await simulator.wait_for_request("session/register", registered_before + 1)
+    assert simulator.requests_to("session/register")[-1].token == NEW_TOKEN
+    assert "update listener" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("fail", "token", "errors"),
+    [
+        (None, "still-wrong", {"base": "invalid_auth"}),
+        ("users/create", NEW_TOKEN, {"base": "cannot_connect"}),
+    ],
+    ids=["invalid_auth", "cannot_connect"],
+)
+async def test_reauth_error_then_recovery(
+    hass: HomeAssistant,
+    *,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    fail: str | None,
+    token: str,
+    errors: dict[str, str],
+) -> None:
+    """A key that does not work changes nothing; the form asks again."""
+    result = await _set_up_with_revoked_key(hass, mock_config_entry, simulator)
+    if fail is not None:
+        simulator.fail_next(fail)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: token}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == errors
+    _assert_errors_translated(result)
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: NEW_TOKEN}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_with_the_key_of_another_entry_of_that_extension(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A key that would make the entry a copy of another entry is refused."""
+    _add_entry(hass, simulator, EXTENSION, token=NEW_TOKEN)
+    result = await _set_up_with_revoked_key(hass, mock_config_entry, simulator)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: NEW_TOKEN}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN
+
+
+# -- reconfigure --------------------------------------------------------------
+
+
+async def test_reconfigure_form(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The form starts from the entry's settings."""
+    mock_config_entry.add_to_hass(hass)
+
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {}
+    fields = _schema_fields(result)
+    assert fields[CONF_TOKEN]["suggested"] == TOKEN
+    assert fields[CONF_EXTENSION]["default"] == EXTENSION
+    assert fields[SECTION_ADVANCED]["collapsed"] is True
+    assert fields[SECTION_ADVANCED][CONF_BASE_URL]["default"] == simulator.base_url
+
+
+async def test_reconfigure_extension(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Another extension is tested, then the entry follows it under a new unique id and title."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    simulator.requests.clear()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extension="102")
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.unique_id == f"{account_key(TOKEN)}_102"
+    assert init_integration.title == "Mango Office 102"
+    assert init_integration.data == {
+        CONF_TOKEN: TOKEN,
+        CONF_EXTENSION: "102",
+        CONF_BASE_URL: simulator.base_url,
+    }
+    assert [(r.path, r.params) for r in simulator.requests[:3]] == [
+        ("session/ping", {}),
+        ("users/create", {"EXTENSION": "102"}),
+        ("channel", {"EXTENSION": "102"}),
+    ]
+    assert init_integration.state is ConfigEntryState.LOADED
+    await simulator.wait_registered("102")
+    assert not simulator.is_registered(EXTENSION)
+
+
+async def test_reconfigure_keeps_a_title_the_user_gave(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Only the title the flow gave follows the extension; the user's own stays."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, title="Reception desk")
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extension="102")
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.title == "Reception desk"
+    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_102"
+
+
+async def test_reconfigure_key_and_address(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A new key and another API address are tested there, and the entry moves."""
+    other = MangoSimulator(tokens={NEW_TOKEN}, extensions={"101"}, seed=2)
+    await other.start(host="127.0.0.1", port=0)
+    try:
+        result = await init_integration.start_reconfigure_flow(hass)
+
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            _form_input(simulator, token=NEW_TOKEN, base_url=other.base_url),
+        )
+        await hass.async_block_till_done()
+
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert init_integration.data == {
+            CONF_TOKEN: NEW_TOKEN,
+            CONF_EXTENSION: EXTENSION,
+            CONF_BASE_URL: other.base_url,
+        }
+        # Same extension of the same account: the unique id stays.
+        assert init_integration.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
+        assert [r.path for r in other.requests[:3]] == [
+            "session/ping",
+            "users/create",
+            "channel",
+        ]
+        await other.wait_registered(EXTENSION)
+        assert {r.token for r in other.requests} == {NEW_TOKEN}
+        assert not simulator.is_registered(EXTENSION)
+    finally:
+        assert await hass.config_entries.async_unload(init_integration.entry_id)
+        await other.stop()
+
+
+async def test_reconfigure_to_a_configured_extension(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Moving an entry onto an extension another entry has is refused, untested."""
+    mock_config_entry.add_to_hass(hass)
+    _add_entry(hass, simulator, "102")
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extension="102")
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
+    assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
+    assert simulator.requests == []
+
+
+async def test_reconfigure_to_an_extension_configured_with_a_rotated_key(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The other entry is found by its key too, not only by its unique id."""
+    simulator.add_token(NEW_TOKEN)
+    mock_config_entry.add_to_hass(hass)
+    _add_entry(hass, simulator, "102", token=NEW_TOKEN, unique_token="first-key")
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, token=NEW_TOKEN, extension="102")
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
+
+
+async def test_reconfigure_unchanged(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Saving the same settings again is no collision with the entry itself."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator)
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize(
+    ("fail", "bad_input", "errors"),
+    [
+        (None, {CONF_TOKEN: "not-the-token"}, {"base": "invalid_auth"}),
+        ("channel/", {}, {"base": "cannot_connect"}),
+        (None, {CONF_EXTENSION: "104"}, {CONF_EXTENSION: "invalid_extension"}),
+        (None, {CONF_EXTENSION: "1O2"}, {CONF_EXTENSION: "invalid_extension"}),
+        ("unexpected", {}, {"base": "unknown"}),
+    ],
+    ids=["invalid_auth", "cannot_connect", "not_in_the_pbx", "not_digits", "unknown"],
+)
+async def test_reconfigure_error_then_recovery(
+    hass: HomeAssistant,
+    *,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    fail: str | None,
+    bad_input: dict[str, str],
+    errors: dict[str, str],
+) -> None:
+    """A failed test leaves the entry as it was and shows the form again with what was typed."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    patcher: AbstractContextManager[Any]
+    if fail == "unexpected":
+        patcher = patch(
+            "custom_components.mango_office.config_flow.MangoClient.ping",
+            side_effect=ValueError,
+        )
+    else:
+        patcher = nullcontext()
+        if fail is not None:
+            simulator.fail_next(fail)
+
+    with patcher:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form_input(simulator, **bad_input)
+        )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == errors
+    _assert_errors_translated(result)
+    typed = _form_input(simulator, **bad_input)
+    fields = _schema_fields(result)
+    assert fields[CONF_TOKEN]["suggested"] == typed[CONF_TOKEN]
+    assert fields[CONF_EXTENSION]["suggested"] == typed[CONF_EXTENSION]
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN
+    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extension="103")
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_103"
+    assert mock_config_entry.title == "Mango Office 103"
+
+
+# -- options: the phonebook ---------------------------------------------------
+
+
+def _lines(*lines: str) -> str:
+    """Text as typed into the multiline field."""
+    return "\n".join(lines)
+
+
+async def _start_options(hass: HomeAssistant, entry: ConfigEntry) -> ConfigFlowResult:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    return result
+
+
+async def test_options_form_shows_the_phonebook(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The phonebook comes back as the text it is typed as."""
+    result = await _start_options(hass, init_integration)
+
+    assert result["errors"] == {}
+    assert _schema_fields(result) == {
+        CONF_PHONEBOOK: {"default": None, "suggested": f"{CALLER} = {CALLER_NAME}"}
+    }
+
+
+async def test_options_save_the_phonebook_live(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Numbers in any usual form are saved normalised, and the running entry uses them at once."""
+    result = await _start_options(hass, init_integration)
+    coordinator = init_integration.runtime_data
+    registered = len(simulator.requests_to("session/register"))
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_PHONEBOOK: _lines(
+                "8 (916) 123-45-67 = Ivan",
+                "+7 916 7654321, Anna",
+                "",
+                "# the office",
+                "102 Reception",
+                "Boss = 8-916-000-00-00",
+                "  9031112233\tMaria Sidorova  ",
+            )
+        },
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    phonebook = {
+        "+79161234567": "Ivan",
+        "+79167654321": "Anna",
+        "102": "Reception",
+        "+79160000000": "Boss",
+        "+79031112233": "Maria Sidorova",
+    }
+    assert result["data"] == {CONF_PHONEBOOK: phonebook}
+    assert init_integration.options == {CONF_PHONEBOOK: phonebook}
+
+    await simulator.incoming_missed(EXTENSION, caller="+79161234567")
+    await wait_for_state(hass, "sensor.extension_101_last_caller", "+79161234567")
+    state = hass.states.get("sensor.extension_101_last_caller")
+    assert state is not None
+    assert state.attributes["name"] == "Ivan"
+    # Taken live: the entry did not reload (same coordinator, no new registration).
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data is coordinator
+    assert len(simulator.requests_to("session/register")) == registered
+
+
+async def test_options_empty_clears_the_phonebook(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A cleared text field is sent without the key: the phonebook becomes empty."""
+    result = await _start_options(hass, init_integration)
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {CONF_PHONEBOOK: {}}
+
+
+async def test_options_bad_lines(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Lines that are not "number = name" are quoted in the error and nothing is saved."""
+    result = await _start_options(hass, init_integration)
+    text = _lines(
+        "+7 916 123-45-67 = Ivan",
+        "just a name",
+        "12ab = Nobody",
+        "",
+        "= +7 916 000 00 00",
+        "8 916 111 22 33 =",
+        "Anna, Maria",
+    )
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PHONEBOOK: text}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert result["errors"] == {CONF_PHONEBOOK: "invalid_phonebook"}
+    _assert_errors_translated(result, "options")
+    assert result["description_placeholders"] == {
+        "bad_lines": "2: just a name; 3: 12ab = Nobody; 5: = +7 916 000 00 00"
+    }
+    # The form keeps the text, to be corrected rather than typed again.
+    assert _schema_fields(result)[CONF_PHONEBOOK]["suggested"] == text
+    assert init_integration.options == {CONF_PHONEBOOK: {CALLER: CALLER_NAME}}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PHONEBOOK: "+7 916 123-45-67 = Ivan"}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {CONF_PHONEBOOK: {"+79161234567": "Ivan"}}
+
+
+# -- translations -------------------------------------------------------------
+
+
+def _keys(tree: Mapping[str, Any], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for key, value in tree.items():
+        keys.add(f"{prefix}{key}")
+        if isinstance(value, Mapping):
+            keys |= _keys(value, f"{prefix}{key}.")
+    return keys
+
+
+def test_translation_files_agree() -> None:
+    """en.json is strings.json; ru.json has the same config and options strings."""
+    strings, english, russian = (TRANSLATIONS[name] for name in TRANSLATION_FILES)
+
+    assert english == strings
+    for part in ("config", "options"):
+        assert _keys(russian[part]) == _keys(strings[part])
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_every_flow_message_is_translated(
+    hass: HomeAssistant, simulator: MangoSimulator, language: str
+) -> None:
+    """Home Assistant finds a string for every error, abort, step and field of the flows."""
+    config = await translation.async_get_translations(
+        hass, language, "config", [DOMAIN]
+    )
+    options = await translation.async_get_translations(
+        hass, language, "options", [DOMAIN]
+    )
+    base = f"component.{DOMAIN}"
+
+    for error in CONFIG_ERRORS:
+        assert config[f"{base}.config.error.{error}"]
+    for abort in CONFIG_ABORTS:
+        assert config[f"{base}.config.abort.{abort}"]
+    for step in ("user", "reconfigure"):
+        for field in (CONF_TOKEN, CONF_EXTENSION):
+            assert config[f"{base}.config.step.{step}.data.{field}"]
+            assert config[f"{base}.config.step.{step}.data_description.{field}"]
+        advanced = f"{base}.config.step.{step}.sections.{SECTION_ADVANCED}"
+        assert config[f"{advanced}.name"]
+        assert config[f"{advanced}.data.{CONF_BASE_URL}"]
+        assert config[f"{advanced}.data_description.{CONF_BASE_URL}"]
+        assert config[f"{base}.config.step.{step}.title"]
+    assert config[f"{base}.config.step.reauth_confirm.data.{CONF_TOKEN}"]
+    assert "{extension}" in config[f"{base}.config.step.reauth_confirm.description"]
+    for error in OPTIONS_ERRORS:
+        assert "{bad_lines}" in options[f"{base}.options.error.{error}"]
+    assert options[f"{base}.options.step.init.data.{CONF_PHONEBOOK}"]
+    assert options[f"{base}.options.step.init.data_description.{CONF_PHONEBOOK}"]
