@@ -82,3 +82,6 @@ def test_lookups() -> None:
     }
     assert book.numbers_named("  ") == {}
     assert book.numbers_named("Boris") == {}
+    assert Phonebook({"+79161234567": "Алёна"}).numbers_named("алена") == {
+        "+79161234567": "Алёна"
+    }

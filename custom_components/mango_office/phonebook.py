@@ -100,18 +100,27 @@ class Phonebook:
         An exact name wins; otherwise every entry whose name contains all
         the query's words as words ("Ivan" finds "Ivan Petrov").
         """
-        wanted = query.casefold().split()
+        wanted = _words(query)
         if not wanted:
             return {}
         exact = {
             number: name
             for number, name in self._entries.items()
-            if name.casefold().split() == wanted
+            if _words(name) == wanted
         }
         if exact:
             return exact
         return {
             number: name
             for number, name in self._entries.items()
-            if set(wanted) <= set(name.casefold().split())
+            if set(wanted) <= set(_words(name))
         }
+
+
+def _words(name: str) -> list[str]:
+    # "Алёна" and "Алена" are one name: most people type ie for yo.
+    return (
+        name.casefold()
+        .replace("\N{CYRILLIC SMALL LETTER IO}", "\N{CYRILLIC SMALL LETTER IE}")
+        .split()
+    )

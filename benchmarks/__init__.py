@@ -1,0 +1,1 @@
+"""Speed and memory figures of the API client, printed rather than asserted."""
