@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -76,16 +77,14 @@ async def test_incoming_answered_and_recorded(
     events = await running.recorder.wait_events(5)
 
     assert [replayed for _, replayed in events] == [False] * 5
-    calls = [event for event, _ in events[:3]]
-    assert all(isinstance(call, CallEvent) for call in calls)
-    assert [call.state for call in calls] == [  # type: ignore[union-attr]
+    calls = [event for event, _ in events[:3] if isinstance(event, CallEvent)]
+    assert len(calls) == 3
+    assert [call.state for call in calls] == [
         CallState.APPEARED,
         CallState.CONNECTED,
         CallState.DISCONNECTED,
     ]
     first, _, last = calls
-    assert isinstance(first, CallEvent)
-    assert isinstance(last, CallEvent)
     assert first.call_id == ids["call_id"]
     assert first.entry_id == ids["entry_id"]
     assert first.seq == 1
@@ -206,7 +205,10 @@ async def test_outgoing_callback_and_hold(
         CallState.CONNECTED,
         CallState.DISCONNECTED,
     ]
-    assert {event.direction for event, _ in events} == {Direction.OUTBOUND}
+    assert all(isinstance(event, CallEvent) for event, _ in events)
+    assert {event.direction for event, _ in events if isinstance(event, CallEvent)} == {
+        Direction.OUTBOUND
+    }
     assert user_leg[0].callee == Party(number="+74959876543")
     assert user_leg[0].caller == Party(extension=EXTENSION)
 
@@ -300,7 +302,7 @@ async def test_connect_then_run(client: MangoClient, simulator: MangoSimulator) 
     await recorder.wait_events(2)
     await channel.close()
     # close() ends run() with a return, as documented, not with a cancellation.
-    assert await task is None
+    await task
 
     assert recorder.call_ids() == ["missed", "live"]
     assert len(simulator.requests_to("channel")) == 1
@@ -557,16 +559,22 @@ async def test_refused_websockets_retried_with_backoff(
         bounds.append(high)
         return real_uniform(low, high)
 
-    monkeypatch.setattr(channel_module.random, "uniform", spy)
-    simulator.refuse_websockets(0.3)
+    # Only the channel module's view of random: nobody else's draws are counted.
+    monkeypatch.setattr(channel_module, "random", SimpleNamespace(uniform=spy))
+    simulator.refuse_websockets(30)
 
-    running = await start_channel(retry_minimum=0.01, retry_maximum=0.04)
+    running = await start_channel(
+        wait_connected=False, retry_minimum=0.01, retry_maximum=0.04
+    )
+    await running.recorder.wait_state(ChannelState.DISCONNECTED, occurrences=5)
+    simulator.refuse_websockets(0)
+    await running.recorder.wait_state(ChannelState.CONNECTED)
 
     states = running.recorder.states
     assert states[0] is ChannelState.CONNECTING
     assert states[-1] is ChannelState.CONNECTED
     failures = states.count(ChannelState.DISCONNECTED)
-    assert failures >= 3
+    assert failures >= 5
     # Every failure is CONNECTING followed by DISCONNECTED, then a new attempt.
     assert states == [ChannelState.CONNECTING, ChannelState.DISCONNECTED] * failures + [
         ChannelState.CONNECTING,
@@ -608,8 +616,9 @@ async def test_a_quiet_websocket_that_answers_pings_stays_up(
     start_channel: StartChannel, simulator: MangoSimulator
 ) -> None:
     """Pings that get their pong keep the connection: no reconnect in many ping periods."""
-    running = await start_channel(ping_after=0.02)
-    await asyncio.sleep(0.3)
+    # Long enough for a pong under load, short enough for several pings.
+    running = await start_channel(ping_after=0.1)
+    await asyncio.sleep(0.5)
     await simulator.push(EXTENSION, call_message("c1"))
     await running.recorder.wait_events(1)
 
@@ -636,7 +645,7 @@ async def test_close_unregisters_and_leaves_nothing_running(
     await channel.close()
 
     assert task.done()
-    assert await task is None
+    await task  # returned, not cancelled
     assert not simulator.is_registered(EXTENSION)
     assert simulator.requests[-1].path == "session/unregister"
     assert simulator.requests[-1].params == {"EXTENSION": EXTENSION}
@@ -682,7 +691,7 @@ async def test_close_while_retrying(
 
     async with asyncio.timeout(1):
         await running.channel.close()
-    assert await running.task is None
+    await running.task  # returned, not cancelled
     assert running.recorder.states[-1] is ChannelState.CLOSED
 
 
@@ -697,7 +706,7 @@ async def test_close_during_a_hanging_request(
 
     async with asyncio.timeout(2):
         await running.channel.close()
-    assert await running.task is None
+    await running.task  # returned, not cancelled
     assert running.channel.state is ChannelState.CLOSED
     await asyncio.sleep(0.05)
     assert simulator.open_websockets == 0
