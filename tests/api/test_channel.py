@@ -813,3 +813,35 @@ async def test_bad_missed_messages_are_skipped(
     ]
     assert len(warnings) == 1
     assert "record_id is missing" in warnings[0].getMessage()
+
+
+async def test_an_error_in_the_event_handler_costs_nothing(
+    client: MangoClient, simulator: MangoSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler that raises is logged; the channel stays up and delivers what follows."""
+    simulator.provision(EXTENSION)
+    recorder = Recorder()
+
+    def on_event(event: Any, replayed: bool) -> None:
+        recorder.on_event(event, replayed)
+        if isinstance(event, CallEvent) and event.call_id == "boom":
+            raise RuntimeError("handler bug")
+
+    channel = MangoChannel(
+        client, EXTENSION, on_event=on_event, on_state=recorder.on_state
+    )
+    task = asyncio.create_task(channel.run())
+    await recorder.wait_state(ChannelState.CONNECTED)
+
+    await simulator.push(EXTENSION, call_message("boom"))
+    await simulator.push(EXTENSION, call_message("after"))
+    await recorder.wait_events(2)
+    await channel.close()
+    await task
+
+    assert recorder.call_ids() == ["boom", "after"]
+    assert recorder.states.count(ChannelState.DISCONNECTED) == 0
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "CallEvent of extension 101" in errors[0].getMessage()
+    assert errors[0].exc_info is not None

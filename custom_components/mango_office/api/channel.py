@@ -266,8 +266,17 @@ class MangoChannel:
         if event is None:
             self._skip("a message of an unknown kind", message)
             return
-        if self._is_new(event):
+        if not self._is_new(event):
+            return
+        try:
             self._on_event(event, replayed)
+        except Exception:
+            # A bug in a handler must not cost the connection.
+            _LOGGER.exception(
+                "Error handling a %s of extension %s",
+                type(event).__name__,
+                self.extension,
+            )
 
     def _skip(self, reason: str, message: object) -> None:
         # One warning tells the user; a misbehaving service would otherwise
