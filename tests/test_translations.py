@@ -41,7 +41,9 @@ def test_russian_has_every_string() -> None:
             re.findall(r"{\w+}", text)
         ), key
         if key.endswith(("message", "description", "title")):
-            assert re.search("[\u0400-\u04ff]", russian[key]), f"{key} is not translated"
+            assert re.search("[\u0400-\u04ff]", russian[key]), (
+                f"{key} is not translated"
+            )
 
 
 @pytest.mark.parametrize(
