@@ -34,6 +34,7 @@ from custom_components.mango_office.const import (
 from mango_simulator import MangoSimulator
 
 from .conftest import CALLER, CALLER_NAME, EXTENSION, TOKEN, wait_for_state
+from .helpers import push_call
 
 INTEGRATION = Path(services.__file__).parent
 CALL_STATE = "sensor.extension_101_call_state"
@@ -380,21 +381,7 @@ async def test_transfer_while_ringing(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """A call that only rings is no conversation to transfer."""
-    await simulator.push(
-        EXTENSION,
-        {
-            "routeKey": "/call",
-            "data": {
-                "call_id": "ringing-1",
-                "entry_id": "entry-1",
-                "seq": 1,
-                "call_state": "APPEARED",
-                "direction": "in",
-                "from": {"number": CALLER},
-                "to": {"extension": EXTENSION},
-            },
-        },
-    )
+    await push_call(simulator, "ringing-1", 1, "APPEARED")
     await wait_for_state(hass, CALL_STATE, "ringing")
 
     with pytest.raises(ServiceValidationError) as exc_info:
