@@ -1,0 +1,464 @@
+"""Start the demo: the MANGO OFFICE simulator and Home Assistant, set up on a fresh config.
+
+scripts/develop runs this after `scripts/setup --demo`. It stays in the foreground; Ctrl-C
+(or SIGTERM, SIGHUP) stops both processes, each in its own session, by their process ids.
+"""
+
+import argparse
+from collections.abc import Sequence
+import contextlib
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from types import FrameType
+from typing import IO, Final
+
+from .hass_api import HassApi, HassApiError
+from .provision import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    DOMAIN,
+    EXTENSIONS,
+    SIMULATOR_TOKEN,
+    DemoSetupError,
+    DemoState,
+    provision,
+    sign_in,
+)
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+CONFIG_DIR: Final = ROOT / "config"
+HOST: Final = "127.0.0.1"
+HASS_PORT: Final = 8123
+SIMULATOR_PORT: Final = 8089
+HASS_URL: Final = f"http://{HOST}:{HASS_PORT}"
+SIMULATOR_URL: Final = f"http://{HOST}:{SIMULATOR_PORT}"
+HASS_LOG: Final = CONFIG_DIR / "home-assistant.log"
+HASS_CONSOLE_LOG: Final = CONFIG_DIR / "home-assistant.console.log"
+SIMULATOR_LOG: Final = CONFIG_DIR / "simulator.log"
+# What `python -m homeassistant` exits with when asked to restart (UI, service call).
+RESTART_EXIT_CODE: Final = 100
+# Start-up with every package installed takes 5-10 s; without them over a minute.
+START_TIMEOUT: Final = 300.0
+HASS_STOP_TIMEOUT: Final = 60.0
+SIMULATOR_STOP_TIMEOUT: Final = 10.0
+KEPT_IN_CONFIG: Final = frozenset({"configuration.yaml", "custom_components"})
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopRequestedError(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP arrived."""
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says why."""
+
+
+def say(text: str) -> None:
+    """Tell the user (stdout, at once)."""
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
+class Child:
+    """A background process in its own session, with its output in a log file."""
+
+    def __init__(
+        self, name: str, args: Sequence[str], log: Path, env: dict[str, str]
+    ) -> None:
+        """Describe the process; start() runs it."""
+        self.name = name
+        self.args = list(args)
+        self.log = log
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    def start(self, *, keep_log: bool = False) -> None:
+        """Start the process (the previous run's log becomes <log>.1)."""
+        if not keep_log and self.log.exists():
+            self.log.replace(self.log.with_name(f"{self.log.name}.1"))
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own venv's Python, fixed arguments
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C in the terminal reaches only us, and we stop it.
+            start_new_session=True,
+        )
+
+    def exit_code(self) -> int | None:
+        """Return the exit code once the process has ended, else None."""
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, timeout: float) -> None:
+        """SIGTERM, then SIGKILL after `timeout` s; then whatever is left of its group."""
+        process = self.process
+        if process is None:
+            return
+        pgid = process.pid  # a session leader's group id is its pid
+        if process.poll() is None:
+            say(f"Stopping {self.name} (pid {process.pid})")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                say(f"{self.name} did not stop within {timeout:.0f} s: killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+                process.wait()
+        # Anything it started in its group (the group outlives its leader).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        self.process = None
+
+
+def port_in_use(port: int) -> bool:
+    """Tell whether something accepts connections on HOST:port."""
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log, indented, for an error message."""
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return f"    ({path} is missing)"
+    return "\n".join(f"    {line[:300]}" for line in text)
+
+
+class Demo:
+    """The run: start, set up, wait for Ctrl-C, stop."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        """Take the command line's choices."""
+        self.with_simulator: bool = not args.no_demo
+        self.auto_calls: float = args.auto_calls
+        self.reset: bool = args.reset
+        self.stop_signal: int | None = None
+        self.api = HassApi(HASS_URL)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.hass = Child(
+            "Home Assistant",
+            [sys.executable, "-m", "homeassistant", "--config", str(CONFIG_DIR)],
+            HASS_CONSOLE_LOG,
+            env,
+        )
+        simulator_path = os.pathsep.join(
+            filter(None, [str(ROOT / "simulator"), env.get("PYTHONPATH")])
+        )
+        self.simulator = Child(
+            "the simulator",
+            [
+                sys.executable,
+                "-m",
+                "mango_simulator",
+                "--host",
+                HOST,
+                "--port",
+                str(SIMULATOR_PORT),
+                "--token",
+                SIMULATOR_TOKEN,
+                *(arg for ext in EXTENSIONS for arg in ("--extension", ext)),
+                "--auto-calls",
+                str(self.auto_calls),
+                # Human-paced: a call rings for a few seconds, a recording comes later.
+                "--step-delay",
+                "2",
+                "--record-delay",
+                "10",
+            ],
+            SIMULATOR_LOG,
+            {**env, "PYTHONPATH": simulator_path},
+        )
+
+    # -- signals and waiting ---------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_signal = signum
+
+    def check(self) -> None:
+        """Raise StopRequestedError once a stop signal arrived."""
+        if self.stop_signal is not None:
+            raise StopRequestedError
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake up for a stop signal within a fifth of a second."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.check()
+            time.sleep(min(left, 0.2))
+        self.check()
+
+    def _check_alive(self) -> None:
+        for child, log in ((self.hass, HASS_LOG), (self.simulator, SIMULATOR_LOG)):
+            if child.process is not None and (code := child.exit_code()) is not None:
+                raise DemoError(
+                    f"{child.name} exited with code {code} while starting; "
+                    f"the end of {log.relative_to(ROOT)}:\n{log_tail(log)}"
+                )
+
+    # -- the run -----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until a stop signal; return the exit code."""
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_signal)
+        try:
+            return self._run()
+        except StopRequestedError:
+            return 0
+        except (DemoError, DemoSetupError, HassApiError) as err:
+            say(f"ERROR: {err}")
+            return 1
+        finally:
+            # Stopping must not be cut short by a second Ctrl-C.
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
+            if self.hass.process is not None or self.simulator.process is not None:
+                self.hass.stop(HASS_STOP_TIMEOUT)
+                self.simulator.stop(SIMULATOR_STOP_TIMEOUT)
+                say("Stopped.")
+
+    def _run(self) -> int:
+        started = time.monotonic()
+        self._prepare_config()
+        if self.with_simulator:
+            self._start_simulator()
+        say(f"==> Starting Home Assistant on {HASS_URL} (config/)")
+        self.hass.start()
+        self._wait_until_up()
+        signed_in = self._set_up()
+        self.check()
+        if signed_in:
+            self._wait_until_running()
+        say(f"==> Ready in {time.monotonic() - started:.1f} s")
+        if signed_in:
+            self._report_entries()
+        self._report_installs()
+        self._print_where()
+        return self._supervise()
+
+    def _prepare_config(self) -> None:
+        busy = [
+            port
+            for port in (HASS_PORT, SIMULATOR_PORT if self.with_simulator else None)
+            if port is not None and port_in_use(port)
+        ]
+        if busy:
+            raise DemoError(
+                f"Something already listens on {', '.join(f'{HOST}:{p}' for p in busy)} "
+                "(another scripts/develop?). Stop it first."
+            )
+        CONFIG_DIR.mkdir(exist_ok=True)
+        if self.reset:
+            say("==> Resetting config/ (all but configuration.yaml)")
+            for path in CONFIG_DIR.iterdir():
+                if path.name in KEPT_IN_CONFIG:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+        link = CONFIG_DIR / "custom_components"
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(Path("..") / "custom_components")
+        elif link.resolve() != (ROOT / "custom_components").resolve():
+            say(
+                f"WARNING: {link.relative_to(ROOT)} is not a link to the repository's "
+                "custom_components; Home Assistant loads what it holds."
+            )
+
+    def _start_simulator(self) -> None:
+        say(
+            f"==> Starting the MANGO OFFICE simulator on {SIMULATOR_URL} "
+            f"(token {SIMULATOR_TOKEN}, extensions {', '.join(EXTENSIONS)})"
+        )
+        self.simulator.start()
+        probe = HassApi(SIMULATOR_URL)
+        deadline = time.monotonic() + 30
+        while True:
+            self._check_alive()
+            with contextlib.suppress(HassApiError):
+                probe.request("GET", "/_simulator/state", auth=False, timeout=2)
+                return
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"The simulator does not answer on {SIMULATOR_URL}:\n"
+                    + log_tail(SIMULATOR_LOG)
+                )
+            self.sleep(0.2)
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.api.is_up():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"Home Assistant does not answer on {HASS_URL} after "
+                    f"{START_TIMEOUT:.0f} s:\n{log_tail(HASS_LOG)}"
+                )
+            self.sleep(0.3)
+
+    def _set_up(self) -> bool:
+        """Sign in and, on a fresh config, set the demo up; False when not signed in."""
+        state = DemoState.load(CONFIG_DIR)
+        if not self.with_simulator:
+            # HA alone: only use a login the demo made earlier, change nothing.
+            if state.refresh_token is None:
+                return False
+            try:
+                self.api.refresh(state.refresh_token)
+            except HassApiError:
+                return False
+            return True
+        if not sign_in(self.api, CONFIG_DIR, state, say):
+            say(
+                f"WARNING: cannot log in as {DEMO_USER} / {DEMO_PASSWORD}; "
+                "leaving the configuration as it is."
+            )
+            return False
+        if not state.provisioned:
+            provision(
+                self.api,
+                CONFIG_DIR,
+                state,
+                simulator_api_url=f"{SIMULATOR_URL}/api",
+                say=say,
+                sleep=self.sleep,
+                checkpoint=self.check,
+            )
+        return True
+
+    def _wait_until_running(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.api.config().get("state") != "RUNNING":
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"Home Assistant did not finish starting in {START_TIMEOUT:.0f} s:\n"
+                    + log_tail(HASS_LOG)
+                )
+            self.sleep(0.3)
+
+    def _report_entries(self) -> None:
+        # The entries load with HA's start-up; a moment more for their first update.
+        deadline = time.monotonic() + (10 if self.with_simulator else 0)
+        while True:
+            entries = self.api.entries(DOMAIN)
+            if (
+                all(entry.get("state") == "loaded" for entry in entries)
+                or time.monotonic() > deadline
+            ):
+                break
+            self.sleep(0.5)
+        for entry in entries:
+            state = entry.get("state")
+            note = ""
+            if state != "loaded":
+                note = (
+                    f"  <- see {HASS_LOG.relative_to(ROOT)}"
+                    if self.with_simulator
+                    else "  (--no-demo: the simulator is not running)"
+                )
+            say(f"    {entry.get('title')}: {state}{note}")
+
+    def _report_installs(self) -> None:
+        try:
+            lines = HASS_LOG.read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        marker = "Attempting install of "
+        installed = [line.split(marker, 1)[1] for line in lines if marker in line]
+        if installed:
+            say(
+                "WARNING: Home Assistant installed packages at start: "
+                f"{', '.join(installed)}. Add them to requirements_demo.txt."
+            )
+
+    def _print_where(self) -> None:
+        say(
+            f"    Home Assistant  {HASS_URL}  (log in as {DEMO_USER} / {DEMO_PASSWORD})"
+        )
+        if self.with_simulator:
+            calls = (
+                f"a random call every {self.auto_calls:g} s"
+                if self.auto_calls > 0
+                else "no automatic calls"
+            )
+            say(f"    Simulator       {SIMULATOR_URL}/_simulator/state  ({calls})")
+        logs = [HASS_LOG] + ([SIMULATOR_LOG] if self.with_simulator else [])
+        say(f"    Logs            {', '.join(str(p.relative_to(ROOT)) for p in logs)}")
+        say("    Ctrl-C stops everything.")
+
+    def _supervise(self) -> int:
+        while True:
+            self.sleep(1)
+            code = self.hass.exit_code()
+            if code == RESTART_EXIT_CODE:
+                say("==> Home Assistant asked for a restart: starting it again")
+                self.hass.stop(HASS_STOP_TIMEOUT)
+                self.hass.start(keep_log=True)
+            elif code is not None:
+                say(f"Home Assistant exited with code {code}")
+                return code
+            if self.with_simulator and (code := self.simulator.exit_code()) is not None:
+                say(
+                    f"The simulator exited with code {code}; the end of "
+                    f"{SIMULATOR_LOG.relative_to(ROOT)}:\n{log_tail(SIMULATOR_LOG)}"
+                )
+                return 1
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/develop",
+        description=(
+            "Start the MANGO OFFICE simulator and Home Assistant with this integration "
+            f"on {HASS_URL}; on a fresh config, onboard it (user {DEMO_USER}, password "
+            f"{DEMO_PASSWORD}) and add entries for extensions {' and '.join(EXTENSIONS)} "
+            "on the simulator. Ctrl-C stops both."
+        ),
+    )
+    parser.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="start Home Assistant alone: no simulator, no onboarding, no entries",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start from a fresh config: delete everything in config/ but configuration.yaml",
+    )
+    parser.add_argument(
+        "--auto-calls",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="the simulator starts a random call every SECONDS (default 20; 0 = off)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m scripts.demo`."""
+    return Demo(parse_args(argv)).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
