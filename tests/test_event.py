@@ -1,17 +1,12 @@
 """Bus events and event entities: calls, recordings, IVR calls and route results."""
 
-from unittest.mock import patch
-
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    snapshot_platform,
 )
-from syrupy.assertion import SnapshotAssertion
 
 from mango_simulator import MangoSimulator
 
@@ -20,22 +15,8 @@ from .helpers import push_call
 
 CALL_EVENT = "event.extension_101_call"
 
-
-@pytest.fixture(autouse=True)
-def only_events(entity_registry_enabled_by_default: None) -> None:
-    """Set up the event platform alone, with the IVR and route entities enabled."""
-    with patch("custom_components.mango_office.PLATFORMS", [Platform.EVENT]):
-        yield
-
-
-async def test_entities(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """The event entities with their event types."""
-    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+# The IVR and route-result entities are disabled by default; these tests need them.
+pytestmark = pytest.mark.usefixtures("entity_registry_enabled_by_default")
 
 
 async def test_answered_call_and_its_recording(

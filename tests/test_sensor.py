@@ -1,9 +1,6 @@
 """The sensors of an extension, driven by the simulator's calls."""
 
-from unittest.mock import patch
-
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import Platform
 from homeassistant.core import (
     Event,
     EventStateChangedData,
@@ -11,16 +8,12 @@ from homeassistant.core import (
     State,
     callback,
 )
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     mock_restore_cache_with_extra_data,
-    snapshot_platform,
 )
-from syrupy.assertion import SnapshotAssertion
 
 from mango_simulator import MangoSimulator
 
@@ -45,23 +38,6 @@ def _follow_states(hass: HomeAssistant, entity_id: str) -> list[str]:
 
     async_track_state_change_event(hass, entity_id, _record)
     return shown
-
-
-@pytest.fixture(autouse=True)
-def only_sensors() -> None:
-    """Set up the sensor platform alone."""
-    with patch("custom_components.mango_office.PLATFORMS", [Platform.SENSOR]):
-        yield
-
-
-async def test_entities(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """The sensors, their names, classes and idle states."""
-    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
 
 
 async def test_incoming_call_rings_talks_and_ends(
