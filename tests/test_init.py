@@ -219,3 +219,21 @@ async def test_ivr_and_route_entities_are_disabled_by_default(
         assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
         assert hass.states.get(entity_id) is None
     assert hass.states.get("event.extension_101_call") is not None
+
+
+async def test_device_name_in_russian(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """The device's name follows Home Assistant's language."""
+    hass.config.language = "ru"
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, mock_config_entry.unique_id), mock_config_entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "Внутренний номер 101"

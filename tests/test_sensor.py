@@ -9,9 +9,11 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.helpers.event import async_track_state_change_event
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    mock_restore_cache,
     mock_restore_cache_with_extra_data,
 )
 
@@ -266,3 +268,76 @@ async def test_phonebook_change_applies_without_reload(
     assert hass.states.get(CALL_STATE).attributes["caller_name"] == "Anna"
     assert hass.states.get(LAST_CALLER).attributes["name"] == "Anna"
     assert len(simulator.requests_to("channel")) == channels
+
+
+async def test_call_first_seen_at_its_end_is_not_missed(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A call that began before a reload may have been answered: it only ends."""
+    calls = []
+    hass.bus.async_listen("mango_office_call", calls.append)
+    await push_call(simulator, "earlier", 40, "DISCONNECTED", disconnect_reason=1100)
+    await push_call(simulator, "next", 1, "APPEARED")
+    await wait_for_state(hass, CALL_STATE, "ringing")
+
+    assert [event.data["event_type"] for event in calls] == ["ended", "incoming"]
+    assert hass.states.get(MISSED_CALLS).state == "0"
+    assert hass.states.get(LAST_CALLER).attributes["call_id"] == "next"
+
+
+async def test_last_caller_survives_a_restart(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The last caller from before the restart shows until someone new calls."""
+    mock_restore_cache(
+        hass,
+        [
+            State(
+                LAST_CALLER,
+                "+79161234567",
+                {
+                    "name": None,
+                    "time": "2026-11-20T09:30:00+00:00",
+                    "answered": True,
+                    "duration": 75,
+                    "call_id": "before",
+                },
+            )
+        ],
+    )
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_for_state(hass, LAST_CALLER, "+79161234567")
+
+    restored = hass.states.get(LAST_CALLER).attributes
+    assert restored["call_id"] == "before"
+    assert restored["time"] == "2026-11-20T09:30:00+00:00"
+    assert restored["answered"] is True
+    assert restored["duration"] == 75
+
+    await simulator.incoming_missed(EXTENSION)
+    await wait_for_state(hass, LAST_CALLER, CALLER)
+    assert hass.states.get(LAST_CALLER).attributes["answered"] is False
+
+
+@pytest.mark.parametrize(
+    "restored",
+    [
+        State(LAST_CALLER, "unknown"),
+        State(LAST_CALLER, "+79161234567", {"call_id": "before", "time": "yesterday"}),
+        State(LAST_CALLER, "+79161234567", {"time": "2026-11-20T09:30:00+00:00"}),
+    ],
+)
+async def test_last_caller_not_restored_from_an_unusable_state(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    restored: State,
+) -> None:
+    """Nothing to show, or no time or call to show it with: the sensor starts empty."""
+    mock_restore_cache(hass, [restored])
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_for_state(hass, CALL_STATE, "idle")
+
+    assert hass.states.get(LAST_CALLER).state == "unknown"

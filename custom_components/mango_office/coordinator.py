@@ -224,6 +224,13 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         return self._snapshot()
 
     @callback
+    def async_restore_last_caller(self, last_caller: LastCaller) -> None:
+        """Take back the last caller from before a restart, unless a newer one came."""
+        if self._last_caller is None:
+            self._last_caller = last_caller
+            self.data = self._snapshot()
+
+    @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
         """Use a new phonebook from now on."""
         self.phonebook = Phonebook(entries)
@@ -323,6 +330,7 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         event_types: list[str | None] = []
         duration: int | None = None
 
+        first_seen = leg is None
         if leg is None:
             leg = CallLeg(
                 call_id=event.call_id,
@@ -340,14 +348,14 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             )
             if event.state is not CallState.DISCONNECTED:
                 event_types.append(CALL_INCOMING if leg.incoming else CALL_OUTGOING)
-            if leg.incoming:
-                self._last_caller = LastCaller(
-                    call_id=leg.call_id,
-                    number=self.party_number(leg.caller),
-                    time=time,
-                    answered=False,
-                    duration=None,
-                )
+                if leg.incoming:
+                    self._last_caller = LastCaller(
+                        call_id=leg.call_id,
+                        number=self.party_number(leg.caller),
+                        time=time,
+                        answered=False,
+                        duration=None,
+                    )
 
         if event.state is CallState.CONNECTED and leg.answered_at is None:
             leg = replace(leg, answered_at=time)
@@ -359,9 +367,12 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             if leg.answered_at is not None:
                 duration = max(0, round((time - leg.answered_at).total_seconds()))
                 self._update_last_caller(leg.call_id, duration=duration)
-            # Another member of the group took it: not a call this extension missed.
+            # Not missed: a call another member of the group took, or one
+            # first seen at its end, which began before we listened (a reload
+            # mid-call) and may well have been answered.
             missed = (
                 leg.incoming
+                and not first_seen
                 and leg.answered_at is None
                 and not event.is_group_disconnect
             )

@@ -16,7 +16,8 @@ def device_info(unique_id: str, extension: str) -> DeviceInfo:
         identifiers={(DOMAIN, unique_id)},
         manufacturer=MANUFACTURER,
         model=MODEL,
-        name=f"Extension {extension}",
+        translation_key="extension",
+        translation_placeholders={"extension": extension},
     )
 
 

@@ -11,10 +11,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .const import (
     ATTR_ANSWERED,
@@ -37,6 +40,7 @@ from .const import (
 from .coordinator import (
     CALL_STATES,
     ExtensionData,
+    LastCaller,
     MangoConfigEntry,
     MangoCoordinator,
     MangoNotification,
@@ -116,12 +120,13 @@ SENSORS: tuple[MangoSensorEntityDescription, ...] = (
         value_fn=lambda data: data.call_state,
         attributes_fn=_call_state_attributes,
     ),
-    MangoSensorEntityDescription(
-        key="last_caller",
-        translation_key="last_caller",
-        value_fn=lambda data: data.last_caller.number if data.last_caller else None,
-        attributes_fn=_last_caller_attributes,
-    ),
+)
+
+LAST_CALLER = MangoSensorEntityDescription(
+    key="last_caller",
+    translation_key="last_caller",
+    value_fn=lambda data: data.last_caller.number if data.last_caller else None,
+    attributes_fn=_last_caller_attributes,
 )
 
 MISSED_CALLS = SensorEntityDescription(
@@ -141,6 +146,7 @@ async def async_setup_entry(
     async_add_entities(
         [
             *(MangoSensor(coordinator, description) for description in SENSORS),
+            MangoLastCallerSensor(coordinator, LAST_CALLER),
             MangoMissedCallsSensor(coordinator, MISSED_CALLS),
         ]
     )
@@ -163,6 +169,34 @@ class MangoSensor(MangoEntity, SensorEntity):
         """Read the details from the extension's data."""
         return self.entity_description.attributes_fn(
             self.coordinator, self.coordinator.data
+        )
+
+
+class MangoLastCallerSensor(MangoSensor, RestoreEntity):
+    """The last incoming caller, kept across restarts."""
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Show the caller from before the restart until a new one calls."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_state()) is None or last.state in (
+            STATE_UNKNOWN,
+            STATE_UNAVAILABLE,
+        ):
+            return
+        attributes = last.attributes
+        time = dt_util.parse_datetime(str(attributes.get(ATTR_TIME)))
+        if time is None or not (call_id := attributes.get(ATTR_CALL_ID)):
+            return
+        duration = attributes.get(ATTR_DURATION)
+        self.coordinator.async_restore_last_caller(
+            LastCaller(
+                call_id=str(call_id),
+                number=last.state,
+                time=time,
+                answered=attributes.get(ATTR_ANSWERED) is True,
+                duration=duration if isinstance(duration, int) else None,
+            )
         )
 
 
