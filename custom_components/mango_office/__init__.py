@@ -85,7 +85,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
     entry.async_on_unload(
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_close_channel)
     )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Started after the entities exist, so that none of the missed events
@@ -101,6 +101,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bo
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
-    """Take a new phonebook without dropping the connection."""
-    entry.runtime_data.async_set_phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+async def _async_entry_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
+    """Start over with new settings; take a new phonebook without dropping the connection."""
+    coordinator = entry.runtime_data
+    if entry.data != coordinator.entry_data:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    coordinator.async_set_phonebook(entry.options.get(CONF_PHONEBOOK, {}))

@@ -116,7 +116,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
             self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
-                return self._async_update_reload_and_abort(entry, data=data)
+                return self._async_save_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(
@@ -148,7 +148,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
             self._abort_if_extension_configured(data)
             if not (errors := await self._async_test(data)):
-                return self._async_update_reload_and_abort(
+                return self._async_save_and_abort(
                     entry,
                     unique_id=unique_id,
                     # A title the user gave the entry stays.
@@ -167,7 +167,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     @callback
-    def _async_update_reload_and_abort(
+    def _async_save_and_abort(
         self,
         entry: MangoConfigEntry,
         *,
@@ -175,19 +175,15 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         unique_id: str | UndefinedType = UNDEFINED,
         title: str | UndefinedType = UNDEFINED,
     ) -> ConfigFlowResult:
-        """Save the tested settings, then reload the entry with them.
-
-        Home Assistant's async_update_reload_and_abort warns about entries with
-        an update listener (it stops working in 2026.12): it expects the
-        listener to do the reload. This one takes a new phonebook live and
-        reloads nothing, so the reload is scheduled here.
-        """
-        result = self.async_update_and_abort(
+        """Save the tested settings; the entry starts over with them."""
+        if entry.update_listeners:
+            # A running entry's own listener reloads it when its data changes.
+            return self.async_update_and_abort(
+                entry, unique_id=unique_id, title=title, data=data
+            )
+        return self.async_update_reload_and_abort(
             entry, unique_id=unique_id, title=title, data=data
         )
-        # Scheduled after the update, whose listener expects a running entry.
-        self.hass.config_entries.async_schedule_reload(entry.entry_id)
-        return result
 
     @callback
     def _abort_if_extension_configured(self, data: Mapping[str, Any]) -> None:

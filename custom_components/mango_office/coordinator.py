@@ -203,6 +203,8 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             update_interval=PRUNE_INTERVAL,
         )
         self.client = client
+        self.entry_data = entry.data
+        """The settings this coordinator was made with."""
         self.extension: str = entry.data[CONF_EXTENSION]
         self.device_id = device_id
         self.phonebook = Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
