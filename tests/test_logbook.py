@@ -4,8 +4,11 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.mango_office.const import DOMAIN
 from custom_components.mango_office.logbook import async_describe_events
 
 
@@ -95,3 +98,24 @@ def test_describe(
 ) -> None:
     """Each event reads as a short sentence under the extension's name."""
     assert describe(event_type, data) == {"name": "Extension 101", "message": message}
+
+
+async def test_named_after_the_device(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Lines carry the device's name: translated, or the one the user gave it."""
+    describers: dict[str, Callable[[Event], dict[str, str]]] = {}
+    async_describe_events(
+        hass, lambda domain, event_type, fn: describers.__setitem__(event_type, fn)
+    )
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, init_integration.unique_id), init_integration.entry_id
+    )
+    assert device is not None
+    event = Event("mango_office_call", {"device_id": device.id, "event_type": "missed"})
+
+    assert describers["mango_office_call"](event)["name"] == "Extension 101"
+    device_registry.async_update_device(device.id, name_by_user="Front desk")
+    assert describers["mango_office_call"](event)["name"] == "Front desk"

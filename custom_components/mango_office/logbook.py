@@ -5,12 +5,14 @@ from typing import Any
 
 from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 
 from .const import (
     ATTR_CALLEE_NAME,
     ATTR_CALLEE_NUMBER,
     ATTR_CALLER_NAME,
     ATTR_CALLER_NUMBER,
+    ATTR_DEVICE_ID,
     ATTR_EVENT_TYPE,
     ATTR_EXTENSION,
     ATTR_RESULT,
@@ -78,10 +80,16 @@ def async_describe_events(
 ) -> None:
     """Describe the bus events of MANGO OFFICE."""
 
+    device_registry = dr.async_get(hass)
+
     @callback
     def async_describe(event: Event) -> dict[str, str]:
+        # The device's name is translated (and may be the user's own).
+        device = device_registry.async_get(event.data.get(ATTR_DEVICE_ID) or "")
         return {
-            LOGBOOK_ENTRY_NAME: f"Extension {event.data.get(ATTR_EXTENSION)}",
+            LOGBOOK_ENTRY_NAME: (device.name_by_user or device.name)
+            if device and device.name
+            else f"Extension {event.data.get(ATTR_EXTENSION)}",
             LOGBOOK_ENTRY_MESSAGE: _describe(event),
         }
 
