@@ -196,6 +196,19 @@ class Telephony(ABC):
                 del self._legs[old.call_id]
         return leg
 
+    def _incoming_leg(
+        self, extension: str, caller: str, line: str, entry_id: str | None = None
+    ) -> Leg:
+        """A leg of an outside caller's call ringing at `extension`."""
+        return self._new_leg(
+            extension,
+            DIRECTION_IN,
+            caller=party(number=caller),
+            callee=party(extension=extension),
+            line=line,
+            entry_id=entry_id,
+        )
+
     @staticmethod
     def _remote(leg: Leg) -> dict[str, str]:
         """The other party of a leg, as seen by its owner."""
@@ -435,13 +448,7 @@ class Telephony(ABC):
         Returns:
             call_id and entry_id.
         """
-        leg = self._new_leg(
-            extension,
-            DIRECTION_IN,
-            caller=party(number=caller),
-            callee=party(extension=extension),
-            line=line,
-        )
+        leg = self._incoming_leg(extension, caller, line)
         await self._emit(leg, APPEARED)
         await self._step()
         await self._emit(leg, DISCONNECTED, reason=reason)
@@ -465,20 +472,9 @@ class Telephony(ABC):
         """
         if answered_by == extension:
             raise ValueError("answered_by must be another extension")
-        missed = self._new_leg(
-            extension,
-            DIRECTION_IN,
-            caller=party(number=caller),
-            callee=party(extension=extension),
-            line=line,
-        )
-        answered = self._new_leg(
-            answered_by,
-            DIRECTION_IN,
-            caller=party(number=caller),
-            callee=party(extension=answered_by),
-            line=line,
-            entry_id=missed.entry_id,
+        missed = self._incoming_leg(extension, caller, line)
+        answered = self._incoming_leg(
+            answered_by, caller, line, entry_id=missed.entry_id
         )
         await self._emit(missed, APPEARED)
         await self._emit(answered, APPEARED)
@@ -620,13 +616,7 @@ class Telephony(ABC):
         Returns:
             call_id and entry_id.
         """
-        leg = self._new_leg(
-            extension,
-            DIRECTION_IN,
-            caller=party(number=caller),
-            callee=party(extension=extension),
-            line=line,
-        )
+        leg = self._incoming_leg(extension, caller, line)
         await self._emit(leg, APPEARED)
         await self._step()
         await self._emit(leg, CONNECTED)
