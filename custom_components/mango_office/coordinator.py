@@ -301,7 +301,7 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
                         ATTR_CALL_ID: event.call_id,
                         ATTR_ENTRY_ID: event.entry_id,
                         ATTR_STATUS: event.status.lower(),
-                        **self._party_attributes(event.caller, event.callee),
+                        **self.party_attributes(event.caller, event.callee),
                         ATTR_LINE_NUMBER: event.line_number,
                         ATTR_TIME: _isoformat(event.timestamp),
                     },
@@ -394,7 +394,7 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             ATTR_ENTRY_ID: event.entry_id or leg.entry_id,
             ATTR_STATE: event.state.value,
             ATTR_DIRECTION: leg.direction.value,
-            **self._party_attributes(leg.caller, leg.callee),
+            **self.party_attributes(leg.caller, leg.callee),
             ATTR_LINE_NUMBER: event.line_number or leg.line_number,
             ATTR_DURATION: duration,
             ATTR_DISCONNECT_REASON: event.disconnect_reason,
@@ -419,7 +419,8 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         if self._last_caller is not None and self._last_caller.call_id == call_id:
             self._last_caller = replace(self._last_caller, **changes)
 
-    def _party_attributes(self, caller: Party, callee: Party) -> dict[str, str | None]:
+    def party_attributes(self, caller: Party, callee: Party) -> dict[str, str | None]:
+        """Return the numbers and phonebook names of both ends of a call."""
         caller_number = self.party_number(caller)
         callee_number = self.party_number(callee)
         return {

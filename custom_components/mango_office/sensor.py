@@ -79,16 +79,11 @@ def _call_state_attributes(
                 ATTR_ANSWERED_AT,
             )
         )
-    caller_number = coordinator.party_number(call.caller)
-    callee_number = coordinator.party_number(call.callee)
     return {
         ATTR_CALL_ID: call.call_id,
         ATTR_ENTRY_ID: call.entry_id,
         ATTR_DIRECTION: call.direction.value,
-        ATTR_CALLER_NUMBER: caller_number,
-        ATTR_CALLER_NAME: coordinator.phonebook.name_of(caller_number),
-        ATTR_CALLEE_NUMBER: callee_number,
-        ATTR_CALLEE_NAME: coordinator.phonebook.name_of(callee_number),
+        **coordinator.party_attributes(call.caller, call.callee),
         ATTR_LINE_NUMBER: call.line_number,
         ATTR_STARTED_AT: call.started_at.isoformat(),
         ATTR_ANSWERED_AT: call.answered_at.isoformat() if call.answered_at else None,
