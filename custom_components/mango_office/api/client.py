@@ -4,7 +4,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
-import json
 from typing import Any, Final, Literal
 
 import aiohttp
@@ -17,7 +16,7 @@ from .errors import (
     MangoConnectionError,
     MangoProtocolError,
 )
-from .fields import Fields
+from .fields import Fields, decode_json
 
 REQUEST_TIMEOUT: Final = 10.0
 # The vendor allows a register call a minute to gather missed events.
@@ -221,8 +220,8 @@ class MangoClient:
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise MangoConnectionError(f"{path} failed on the server: HTTP {status}")
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = decode_json(body)
+        except MangoProtocolError:
             payload = None
         if not isinstance(payload, Mapping):
             raise MangoProtocolError(
@@ -248,4 +247,4 @@ def _result_code(payload: Fields) -> int:
 
 def _result_message(payload: Fields) -> str:
     result = payload.mapping(wire.KEY_RESULT) or {}
-    return Fields(result).text(wire.KEY_MESSAGE) or ""
+    return Fields(result).message(wire.KEY_MESSAGE) or ""

@@ -9,12 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-import json
 from typing import Any, Final
 
 from . import wire
 from .errors import MangoProtocolError
-from .fields import Fields
+from .fields import EXTENSION, NUMBER, ROUTE, URL, WORD, Fields, decode_json
 
 
 class CallState(StrEnum):
@@ -58,6 +57,11 @@ class CallEvent:
     line_number: str | None
     disconnect_reason: int | None
     is_group_disconnect: bool
+
+    @property
+    def unanswered(self) -> bool:
+        """Whether the service says this leg ended with nobody answering it."""
+        return self.disconnect_reason in wire.DISCONNECT_REASONS_UNANSWERED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,11 +117,7 @@ type PushEvent = CallEvent | RecordEvent | IvrEvent | RouteResultEvent
 
 def parse_frame(frame: str | bytes) -> PushEvent | None:
     """Parse one websocket text frame; see parse_message."""
-    try:
-        message = json.loads(frame)
-    except ValueError as err:
-        raise MangoProtocolError("frame is not JSON") from err
-    return parse_message(message)
+    return parse_message(decode_json(frame))
 
 
 def parse_message(message: Any) -> PushEvent | None:
@@ -131,7 +131,7 @@ def parse_message(message: Any) -> PushEvent | None:
     if not isinstance(message, Mapping):
         raise MangoProtocolError("message is not an object")
     fields = Fields(message)
-    route_key = fields.text(wire.KEY_ROUTE_KEY)
+    route_key = fields.text(wire.KEY_ROUTE_KEY, ROUTE)
     data = fields.mapping(wire.KEY_DATA)
     if route_key is None:
         raise MangoProtocolError("message has no routeKey")
@@ -142,39 +142,46 @@ def parse_message(message: Any) -> PushEvent | None:
     return parse(Fields(data))
 
 
+_NO_PARTY: Final = Party()
+
+
 def _party(data: Fields, name: str) -> Party:
     value = data.get(name)
     # A bare number where an object is expected is still the number.
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return Party(number=data.text(name))
+        return Party(number=data.text(name, NUMBER))
     if (party := data.mapping(name)) is None:
-        return Party()
+        return _NO_PARTY
     fields = Fields(party)
     return Party(
-        extension=fields.text(wire.FIELD_EXTENSION),
-        number=fields.text(wire.FIELD_NUMBER),
+        extension=fields.text(wire.FIELD_EXTENSION, EXTENSION),
+        number=fields.text(wire.FIELD_NUMBER, NUMBER),
     )
 
 
+_CALL_STATES: Final = {
+    wire.CALL_STATE_APPEARED: CallState.APPEARED,
+    wire.CALL_STATE_CONNECTED: CallState.CONNECTED,
+    wire.CALL_STATE_ONHOLD: CallState.ON_HOLD,
+    **dict.fromkeys(wire.CALL_STATE_DISCONNECTED, CallState.DISCONNECTED),
+}
+_DIRECTIONS: Final = {
+    wire.DIRECTION_IN: Direction.INBOUND,
+    wire.DIRECTION_OUT: Direction.OUTBOUND,
+    wire.DIRECTION_INTERNAL: Direction.INTERNAL,
+}
+
+
 def _call_state(word: str) -> CallState:
-    word = word.upper()
-    if word == wire.CALL_STATE_APPEARED:
-        return CallState.APPEARED
-    if word == wire.CALL_STATE_CONNECTED:
-        return CallState.CONNECTED
-    if word == wire.CALL_STATE_ONHOLD:
-        return CallState.ON_HOLD
-    if word in wire.CALL_STATE_DISCONNECTED:
-        return CallState.DISCONNECTED
-    raise MangoProtocolError(f"unknown call state {word!r}")
+    if (state := _CALL_STATES.get(word) or _CALL_STATES.get(word.upper())) is None:
+        raise MangoProtocolError(f"unknown call state {word!r}")
+    return state
 
 
 def _direction(word: str | None) -> Direction:
-    return {
-        wire.DIRECTION_IN: Direction.INBOUND,
-        wire.DIRECTION_OUT: Direction.OUTBOUND,
-        wire.DIRECTION_INTERNAL: Direction.INTERNAL,
-    }.get((word or "").lower(), Direction.UNKNOWN)
+    if word is None:
+        return Direction.UNKNOWN
+    return _DIRECTIONS.get(word) or _DIRECTIONS.get(word.lower(), Direction.UNKNOWN)
 
 
 def _parse_call(data: Fields) -> CallEvent:
@@ -183,11 +190,11 @@ def _parse_call(data: Fields) -> CallEvent:
         entry_id=data.text(wire.FIELD_ENTRY_ID),
         seq=data.integer(wire.FIELD_SEQ),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
-        state=_call_state(data.required_text(wire.FIELD_CALL_STATE)),
-        direction=_direction(data.text(wire.FIELD_DIRECTION)),
+        state=_call_state(data.required_text(wire.FIELD_CALL_STATE, WORD)),
+        direction=_direction(data.text(wire.FIELD_DIRECTION, WORD)),
         caller=_party(data, wire.FIELD_FROM),
         callee=_party(data, wire.FIELD_TO),
-        line_number=data.text(wire.FIELD_LINE_NUMBER),
+        line_number=data.text(wire.FIELD_LINE_NUMBER, NUMBER),
         disconnect_reason=data.integer(wire.FIELD_DISCONNECT_REASON),
         is_group_disconnect=data.flag(wire.FIELD_IS_GROUP_DISCONNECT),
     )
@@ -198,8 +205,8 @@ def _parse_record(data: Fields) -> RecordEvent:
         record_id=data.required_text(wire.FIELD_RECORD_ID),
         call_id=data.text(wire.FIELD_CALL_ID),
         entry_id=data.text(wire.FIELD_ENTRY_ID),
-        status=(data.text(wire.FIELD_STATUS) or "").upper(),
-        url=data.text(wire.FIELD_URL),
+        status=(data.text(wire.FIELD_STATUS, WORD) or "").upper(),
+        url=data.text(wire.FIELD_URL, URL),
         duration=data.integer(wire.FIELD_DURATION),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
     )
@@ -209,10 +216,10 @@ def _parse_ivr(data: Fields) -> IvrEvent:
     return IvrEvent(
         call_id=data.required_text(wire.FIELD_CALL_ID),
         entry_id=data.text(wire.FIELD_ENTRY_ID),
-        status=(data.text(wire.FIELD_STATUS) or "").upper(),
+        status=(data.text(wire.FIELD_STATUS, WORD) or "").upper(),
         caller=_party(data, wire.FIELD_FROM),
         callee=_party(data, wire.FIELD_TO),
-        line_number=data.text(wire.FIELD_LINE_NUMBER),
+        line_number=data.text(wire.FIELD_LINE_NUMBER, NUMBER),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
     )
 
@@ -224,9 +231,9 @@ def _parse_route_result(data: Fields) -> RouteResultEvent:
     return RouteResultEvent(
         request_id=data.required_text(wire.FIELD_REQUEST_ID),
         call_id=data.text(wire.FIELD_CALL_ID),
-        to_number=data.text(wire.FIELD_TO_NUMBER),
+        to_number=data.text(wire.FIELD_TO_NUMBER, NUMBER),
         result=result,
-        message=data.text(wire.FIELD_MESSAGE),
+        message=data.message(wire.FIELD_MESSAGE),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
     )
 
