@@ -142,7 +142,7 @@ async def test_connection_lost_and_back(
     back = [
         r for r in caplog.records if "connected to MANGO OFFICE again" in r.getMessage()
     ]
-    assert [r.levelno for r in lost] == [logging.WARNING]
+    assert [r.levelno for r in lost] == [logging.INFO]
     assert [r.levelno for r in back] == [logging.INFO]
     # Several refused attempts in between, none of them logged above debug.
     assert len(simulator.requests_to("channel")) > 2

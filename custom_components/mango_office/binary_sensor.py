@@ -1,5 +1,6 @@
 """The connection of an extension's push channel."""
 
+from collections.abc import Hashable
 from typing import override
 
 from homeassistant.components.binary_sensor import (
@@ -43,8 +44,7 @@ class MangoConnectionSensor(MangoEntity, BinarySensorEntity):
         """Stay available, to say that the rest is not."""
         return True
 
-    @property
     @override
-    def is_on(self) -> bool:
-        """Whether events arrive as they happen."""
-        return self.coordinator.connected
+    def _refresh(self) -> Hashable:
+        self._attr_is_on = self.coordinator.connected
+        return self._attr_is_on

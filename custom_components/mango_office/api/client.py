@@ -1,7 +1,9 @@
 """Async client for the requests of MANGO OFFICE's server-client API."""
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, Final, Literal
@@ -22,6 +24,9 @@ REQUEST_TIMEOUT: Final = 10.0
 # The vendor allows a register call a minute to gather missed events.
 REGISTER_TIMEOUT: Final = 60.0
 DEFAULT_MISSED_EVENTS_LIMIT: Final = 100
+# Requests and answers kept for diagnostics, and how much of each answer.
+RECENT_EXCHANGES: Final = 20
+RECENT_BODY_LENGTH: Final = 2000
 
 
 class TransferMethod(StrEnum):
@@ -67,6 +72,8 @@ class MangoClient:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._request_timeout = request_timeout
+        self.recent_exchanges: deque[dict[str, Any]] = deque(maxlen=RECENT_EXCHANGES)
+        """The latest requests and what came back, without the token."""
 
     def __repr__(self) -> str:
         """Name the service, never the token."""
@@ -197,6 +204,12 @@ class MangoClient:
         url = URL(f"{self.base_url}/{path}")
         headers = {wire.AUTH_HEADER: f"{wire.AUTH_SCHEME} {self._token}"}
         query = {key: str(value) for key, value in (params or {}).items()}
+        exchange: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(),
+            "request": f"{method} {path}",
+            "params": query,
+        }
+        self.recent_exchanges.append(exchange)
         try:
             async with self.session.request(
                 method,
@@ -211,9 +224,13 @@ class MangoClient:
                 status = response.status
                 body = await response.read()
         except TimeoutError as err:
+            exchange["error"] = "timeout"
             raise MangoConnectionError(f"{path} timed out") from err
         except aiohttp.ClientError as err:
+            exchange["error"] = type(err).__name__
             raise MangoConnectionError(f"{path} failed: {type(err).__name__}") from err
+        exchange["status"] = status
+        exchange["response"] = body[:RECENT_BODY_LENGTH].decode(errors="replace")
 
         if status in wire.AUTH_HTTP_STATUSES:
             raise MangoAuthError(f"{path} was refused: the token was rejected")
