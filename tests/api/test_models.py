@@ -16,9 +16,11 @@ from custom_components.mango_office.api import (
     Party,
     RecordEvent,
     RouteResultEvent,
+    models,
     parse_frame,
     parse_message,
 )
+from custom_components.mango_office.api.fields import Fields
 
 MODELS = (CallEvent, RecordEvent, IvrEvent, RouteResultEvent)
 
@@ -571,3 +573,34 @@ def test_well_formed_call_events_keep_their_values(
     assert event.call_id == str(call_id)
     assert event.seq == seq
     assert event.state.name.replace("_", "") == state
+
+
+_FIELD_VALUES = {
+    "call_id": st.text(max_size=5) | st.integers() | st.none(),
+    "entry_id": st.text(max_size=5) | st.none(),
+    "seq": st.integers(min_value=-(2**64), max_value=2**64) | st.text(max_size=3),
+    "timestamp": st.integers(min_value=0, max_value=2**40) | st.floats() | st.none(),
+    "call_state": st.sampled_from(["APPEARED", "connected", "DISONNECTED", "X", ""]),
+    "direction": st.sampled_from(["in", "out", "internal", "IN", "sideways", ""]),
+    "from": st.none()
+    | st.text(max_size=12)
+    | st.fixed_dictionaries(
+        {}, optional={"number": st.text(max_size=12), "extension": st.text(max_size=4)}
+    ),
+    "to": st.fixed_dictionaries(
+        {}, optional={"number": st.from_regex(r"\+?\d{3,12}", fullmatch=True)}
+    ),
+    "line_number": st.from_regex(r"\+?\d{3,12}", fullmatch=True) | st.integers(),
+    "disconnect_reason": st.integers(min_value=-(2**64), max_value=2**64) | st.none(),
+    "is_group_disconnect": st.booleans() | st.integers() | st.none(),
+}
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.fixed_dictionaries({}, optional=_FIELD_VALUES))
+def test_fast_path_agrees_with_the_lenient_parser(data: dict[str, Any]) -> None:
+    """The fast path for canonical /call messages gives what the lenient parser gives."""
+    fast = models._parse_call_fast(data)
+    if fast is None:
+        return
+    assert fast == models._parse_call(Fields(data))
