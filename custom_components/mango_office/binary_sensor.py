@@ -1,6 +1,5 @@
 """The connection of an extension's push channel."""
 
-from collections.abc import Hashable
 from typing import override
 
 from homeassistant.components.binary_sensor import (
@@ -45,6 +44,6 @@ class MangoConnectionSensor(MangoEntity, BinarySensorEntity):
         return True
 
     @override
-    def _refresh(self) -> Hashable:
+    def _refresh(self) -> object:
         self._attr_is_on = self.coordinator.connected
         return self._attr_is_on

@@ -7,7 +7,7 @@ writes only when what it shows is different.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, auto
 from typing import Any, Final, TypedDict
@@ -32,6 +32,7 @@ from .api import (
     RouteResultEvent,
 )
 from .const import (
+    ATTR_ANSWERED_AT,
     ATTR_CALL_ID,
     ATTR_CALLEE_NAME,
     ATTR_CALLEE_NUMBER,
@@ -48,6 +49,7 @@ from .const import (
     ATTR_REPLAYED,
     ATTR_REQUEST_ID,
     ATTR_RESULT,
+    ATTR_STARTED_AT,
     ATTR_STATE,
     ATTR_STATUS,
     ATTR_TIME,
@@ -143,6 +145,8 @@ class CallLeg:
     answered_at: datetime | None
     updated_at: datetime
     seq: int | None
+    shown: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """What the call_state sensor shows of the leg; None when it must be worked out again."""
 
     @property
     def call_state(self) -> str:
@@ -153,14 +157,22 @@ class CallLeg:
             return STATE_ON_HOLD
         return STATE_RINGING if self.incoming else STATE_DIALING
 
-    def party_attributes(self) -> dict[str, str | None]:
-        """The numbers and phonebook names of both ends."""
-        return {
-            ATTR_CALLER_NUMBER: self.caller_number,
-            ATTR_CALLER_NAME: self.caller_name,
-            ATTR_CALLEE_NUMBER: self.callee_number,
-            ATTR_CALLEE_NAME: self.callee_name,
-        }
+    def attributes(self) -> dict[str, Any]:
+        """What the call_state sensor shows of the leg, worked out once per change."""
+        if self.shown is None:
+            self.shown = {
+                ATTR_CALL_ID: self.call_id,
+                ATTR_ENTRY_ID: self.entry_id,
+                ATTR_DIRECTION: self.direction.value,
+                ATTR_CALLER_NUMBER: self.caller_number,
+                ATTR_CALLER_NAME: self.caller_name,
+                ATTR_CALLEE_NUMBER: self.callee_number,
+                ATTR_CALLEE_NAME: self.callee_name,
+                ATTR_LINE_NUMBER: self.line_number,
+                ATTR_STARTED_AT: self.started_at.isoformat(),
+                ATTR_ANSWERED_AT: _isoformat(self.answered_at),
+            }
+        return self.shown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -486,6 +498,7 @@ class MangoCoordinator:
 
         if event.state is CallState.CONNECTED and leg.answered_at is None:
             leg.answered_at = time
+            leg.shown = None
             event_types.append(CALL_ANSWERED)
             if self._update_last_caller(leg.call_id, answered=True):
                 topics.add(Topic.LAST_CALLER)
@@ -564,8 +577,12 @@ class MangoCoordinator:
             leg.callee = event.callee
         if changed:
             self._describe_parties(leg)
-        leg.entry_id = event.entry_id or leg.entry_id
-        leg.line_number = event.line_number or leg.line_number
+        if (event.entry_id and event.entry_id != leg.entry_id) or (
+            event.line_number and event.line_number != leg.line_number
+        ):
+            leg.entry_id = event.entry_id or leg.entry_id
+            leg.line_number = event.line_number or leg.line_number
+            leg.shown = None
         leg.state = event.state
         leg.updated_at = received
         if event.seq is not None:
@@ -613,6 +630,7 @@ class MangoCoordinator:
         return event.callee.extension == self.extension
 
     def _describe_parties(self, leg: CallLeg) -> None:
+        leg.shown = None
         leg.caller_number = self.party_number(leg.caller)
         leg.caller_name = self.phonebook.name_of(leg.caller_number)
         leg.callee_number = self.party_number(leg.callee)

@@ -82,7 +82,10 @@ async def async_get_config_entry_diagnostics(
             },
             "phonebook_entries": len(entry.options.get(CONF_PHONEBOOK, {})),
             "call_state": coordinator.call_state,
-            "calls": [asdict(leg) for leg in coordinator.calls.values()],
+            "calls": [
+                {key: value for key, value in asdict(leg).items() if key != "shown"}
+                for leg in coordinator.calls.values()
+            ],
             "missed_calls": coordinator.missed_calls,
             "last_caller": asdict(coordinator.last_caller)
             if coordinator.last_caller

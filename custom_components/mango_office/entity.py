@@ -1,6 +1,5 @@
 """Base entity for the MANGO OFFICE integration."""
 
-from collections.abc import Hashable
 from typing import override
 
 from homeassistant.core import callback
@@ -45,7 +44,7 @@ class MangoEntity(Entity):
         assert entry.unique_id is not None
         self._attr_unique_id = f"{entry.unique_id}_{description.key}"
         self._attr_device_info = device_info(entry.unique_id, coordinator.extension)
-        self._shown: Hashable = None
+        self._shown: object = None
 
     @property
     @override
@@ -63,7 +62,7 @@ class MangoEntity(Entity):
             )
         self._shown = (self.available, self._refresh())
 
-    def _refresh(self) -> Hashable:
+    def _refresh(self) -> object:
         """Read what to show from the coordinator; return a key of it to compare."""
         return None
 

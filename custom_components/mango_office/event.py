@@ -1,6 +1,5 @@
 """Event entities: calls, recordings, IVR calls and route results of an extension."""
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import override
 
@@ -129,7 +128,7 @@ class MangoEventEntity(MangoEntity, EventEntity):
         )
 
     @override
-    def _refresh(self) -> Hashable:
+    def _refresh(self) -> object:
         # Back from an absence: the latest of the news that came meanwhile.
         if self.coordinator.connected and (replayed := self._replayed) is not None:
             self._replayed = None

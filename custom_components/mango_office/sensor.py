@@ -1,6 +1,6 @@
 """Sensors of an extension: its call state, its last caller and its missed calls."""
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, override
 
@@ -78,15 +78,7 @@ class MangoSensorEntityDescription(SensorEntityDescription):
 def _call_state_attributes(coordinator: MangoCoordinator) -> dict[str, Any]:
     if (call := coordinator.current_call) is None:
         return _NO_CALL
-    return {
-        ATTR_CALL_ID: call.call_id,
-        ATTR_ENTRY_ID: call.entry_id,
-        ATTR_DIRECTION: call.direction.value,
-        **call.party_attributes(),
-        ATTR_LINE_NUMBER: call.line_number,
-        ATTR_STARTED_AT: call.started_at.isoformat(),
-        ATTR_ANSWERED_AT: call.answered_at.isoformat() if call.answered_at else None,
-    }
+    return call.attributes()
 
 
 def _last_caller_attributes(coordinator: MangoCoordinator) -> dict[str, Any]:
@@ -160,12 +152,12 @@ class MangoSensor(MangoEntity, SensorEntity):
         self.topics = (description.topic,)
 
     @override
-    def _refresh(self) -> Hashable:
+    def _refresh(self) -> object:
         description = self.entity_description
         self._attr_native_value = description.value_fn(self.coordinator)
         attributes = description.attributes_fn(self.coordinator)
         self._attr_extra_state_attributes = attributes
-        return (self._attr_native_value, tuple(attributes.values()))
+        return (self._attr_native_value, attributes)
 
 
 class MangoLastCallerSensor(MangoSensor, RestoreEntity):
