@@ -11,6 +11,7 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .api.redact import redact_message, redact_raw
 from .const import (
@@ -71,7 +72,10 @@ async def async_get_config_entry_diagnostics(
                 if stats.last_error_at is None
                 else stats.last_error_at.isoformat(),
                 "recent_frames": [
-                    {"time": time.isoformat(), "frame": redact_raw(frame, secrets)}
+                    {
+                        "time": dt_util.utc_from_timestamp(time).isoformat(),
+                        "frame": redact_raw(frame, secrets),
+                    }
                     for time, frame in stats.recent_frames
                 ],
                 "recent_requests": [

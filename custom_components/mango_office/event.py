@@ -96,6 +96,7 @@ class MangoEventEntity(MangoEntity, EventEntity):
 
     entity_description: MangoEventEntityDescription
     _replayed: MangoNotification | None = None
+    _last: MangoNotification | None = None
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -117,11 +118,12 @@ class MangoEventEntity(MangoEntity, EventEntity):
                 self._replayed = notification
             return
         self._show(notification)
-        self._shown = (self.available, self.state)
+        self._shown = (self.available, notification)
         self.async_write_ha_state()
 
     def _show(self, notification: MangoNotification) -> None:
         assert notification.event_type is not None
+        self._last = notification
         self._trigger_event(
             notification.event_type,
             {**notification.attributes, ATTR_REPLAYED: notification.replayed},
@@ -133,4 +135,4 @@ class MangoEventEntity(MangoEntity, EventEntity):
         if self.coordinator.connected and (replayed := self._replayed) is not None:
             self._replayed = None
             self._show(replayed)
-        return self.state
+        return self._last

@@ -9,6 +9,7 @@ from enum import StrEnum
 import logging
 import random
 import struct
+import time
 from typing import Final
 
 import aiohttp
@@ -92,7 +93,7 @@ class ChannelStats:
     unexpected_errors: int = 0
     last_error: str | None = None
     last_error_at: datetime | None = None
-    recent_frames: deque[tuple[datetime, str | bytes]] = field(
+    recent_frames: deque[tuple[float, str | bytes]] = field(
         default_factory=lambda: deque(maxlen=RECENT_FRAMES)
     )
 
@@ -404,7 +405,7 @@ class MangoChannel:
     def _deliver_frame(self, frame: str | bytes) -> None:
         stats = self.stats
         stats.frames_received += 1
-        stats.recent_frames.append((datetime.now(UTC), frame[:RECENT_FRAME_LENGTH]))
+        stats.recent_frames.append((time.time(), frame[:RECENT_FRAME_LENGTH]))
         try:
             message = decode_json(frame)
         except MangoProtocolError:
