@@ -310,3 +310,40 @@ async def test_diagnostics_counters_and_redaction(
     assert "SECRETSIG" not in ours
     frames = [json.loads(frame) for _, frame in stats.recent_frames]
     assert frames[-1]["data"]["call_state"] == "CONNECTED"
+
+
+async def test_a_long_absence_shows_in_a_handful_of_state_changes(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Hundreds of replayed events: counters right, the last missed call shown, few writes."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    for number in range(200):
+        await push_call(simulator, f"gone{number}", 1, "APPEARED")
+        await push_call(
+            simulator, f"gone{number}", 2, "DISCONNECTED", disconnect_reason=1111
+        )
+    calls = async_capture_events(hass, "mango_office_call")
+    changes = async_capture_events(hass, "state_changed")
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await wait_connected(hass)
+    await hass.async_block_till_done()
+
+    assert len(calls) == 400
+    assert all(event.data["replayed"] for event in calls)
+    ours = [
+        event
+        for event in changes
+        if event.data["entity_id"].startswith(
+            ("sensor.extension_101", "event.extension_101")
+        )
+    ]
+    # Each entity: created unavailable, then its state once the drain is over.
+    assert len(ours) <= 10
+    assert hass.states.get(MISSED_CALLS).state == "200"
+    assert hass.states.get(CALL_STATE).state == "idle"
+    assert "ringing" not in {event.data["new_state"].state for event in ours}
+    shown = hass.states.get(CALL_EVENT)
+    assert shown.attributes["event_type"] == "missed"
+    assert shown.attributes["call_id"] == "gone199"
+    assert hass.states.get(LAST_CALLER).attributes["call_id"] == "gone199"
