@@ -16,6 +16,7 @@ from custom_components.mango_office.api import (
     Party,
     RecordEvent,
     RouteResultEvent,
+    fields,
     models,
     parse_frame,
     parse_message,
@@ -604,3 +605,17 @@ def test_fast_path_agrees_with_the_lenient_parser(data: dict[str, Any]) -> None:
     if fast is None:
         return
     assert fast == models._parse_call(Fields(data))
+
+
+def test_a_long_signed_link_is_kept() -> None:
+    """A recording link with a long signature is a link, not an id: kept whole."""
+    url = "https://records.example/r/1.mp3?X-Signature=" + "a" * 1500
+    event = parse_message(
+        {
+            "routeKey": "/record",
+            "data": {"record_id": "r1", "status": "AVAILABLE", "url": url},
+        }
+    )
+    assert isinstance(event, RecordEvent)
+    assert event.url == url
+    assert Fields({"url": url}).required_text("url", fields.LINK) == url

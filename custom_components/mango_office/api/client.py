@@ -18,7 +18,7 @@ from .errors import (
     MangoConnectionError,
     MangoProtocolError,
 )
-from .fields import Fields, decode_json
+from .fields import LINK, Fields, decode_json
 
 REQUEST_TIMEOUT: Final = 10.0
 # The vendor allows a register call a minute to gather missed events.
@@ -97,7 +97,7 @@ class MangoClient:
         payload = await self._request(
             "GET", wire.PATH_CHANNEL, {wire.PARAM_EXTENSION: extension}
         )
-        return payload.required_text(wire.KEY_URL)
+        return payload.required_text(wire.KEY_URL, LINK)
 
     async def register(
         self, extension: str, channel: str, *, limit: int = DEFAULT_MISSED_EVENTS_LIMIT
@@ -185,7 +185,7 @@ class MangoClient:
         payload = await self._request(
             "GET", wire.PATH_RECORD, {wire.PARAM_RECORD_ID: record_id}
         )
-        return payload.required_text(wire.KEY_URL)
+        return payload.required_text(wire.KEY_URL, LINK)
 
     async def _request(
         self,

@@ -40,7 +40,7 @@ WORD: Final[Validator] = _WORD.fullmatch
 ROUTE: Final[Validator] = _ROUTE.fullmatch
 EXTENSION: Final[Validator] = _EXTENSION.fullmatch
 NUMBER: Final[Validator] = _NUMBER.fullmatch
-URL: Final[Validator] = _URL.fullmatch
+LINK: Final[Validator] = _URL.fullmatch
 
 
 def _fold(key: str) -> str:
@@ -102,7 +102,7 @@ class Fields:
         """Return a field as text, None when absent or implausible.
 
         ``valid`` is one of this module's validators (ID, WORD, EXTENSION,
-        NUMBER, URL). Ids and numbers may come as JSON numbers.
+        NUMBER, LINK). Ids and numbers may come as JSON numbers.
         """
         value = self.get(name)
         if value is None:
