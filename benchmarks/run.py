@@ -361,13 +361,17 @@ def _percentile(values: Sequence[float], percent: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
-async def profile(bench: Bench, calls: int) -> tuple[cProfile.Profile, int]:
-    """Profile the event loop's thread while a workload goes through at full speed."""
+async def profile(
+    bench: Bench, calls: int, rate: float
+) -> tuple[cProfile.Profile, int]:
+    """Profile the event loop's thread while a workload goes through."""
+    # cProfile's own clock: a CPU-time clock costs a system call per event,
+    # which would weigh functions by how often they are called.
     profiler = cProfile.Profile()
     workload = Workload(extension="101", prefix="profiled", calls=calls)
     await bench.prepare(workload)
     profiler.enable()
-    run = await bench.push(workload, 0)
+    run = await bench.push(workload, rate)
     profiler.disable()
     return profiler, run.messages
 
@@ -392,7 +396,8 @@ def print_profile(
         ("total", "total_us_per_message"),
     ):
         print(
-            f"\nTop {top} by {title} time, per /call message ({count:,} messages, under cProfile):"
+            f"\nTop {top} by {title} time, per /call message"
+            f" ({count:,} messages, under cProfile):"
         )
         print(f"{'calls/msg':>10} {'own µs':>8} {'total µs':>9}  function")
         for entry in sorted(entries, key=lambda entry: -entry[key])[:top]:
@@ -438,7 +443,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             bench = Bench(hass, control, port)
             results = await measure(args, bench)
             if args.profile:
-                profiler, count = await profile(bench, args.calls)
+                profiler, count = await profile(bench, args.calls, args.profile_rate)
                 results["profile"] = print_profile(profiler, count, args.profile_top)
             bench.observer.stop()
             return results
@@ -631,6 +636,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="print where the time of a message goes (cProfile) instead of the table",
+    )
+    parser.add_argument(
+        "--profile-rate",
+        type=float,
+        default=0,
+        help="msg/s while profiling (default 0: as fast as the socket takes them)",
     )
     parser.add_argument(
         "--profile-top", type=int, default=25, help="entries of the profile to print"
