@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import gc
 import importlib.util
 import json
+import logging
 import os
 from pathlib import Path
 import platform
@@ -670,6 +671,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     """Take the figures, print the table, write the JSON."""
     args = parse_args(argv)
+    # Its warning that a custom integration is loaded, once per entry, says nothing here.
+    logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)
     env = environment()
     results = asyncio.run(main_async(args))
     path = args.json or ROOT / ".bench" / f"{env['date'].replace(':', '')}.json"
