@@ -589,7 +589,7 @@ def table(results: dict[str, Any], env: dict[str, Any]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Read the options; the defaults take under a minute on a 2-core machine."""
+    """Read the options; the defaults took 40-90 s on a loaded 2-core machine."""
     parser = argparse.ArgumentParser(
         prog="scripts/bench", description=__doc__.split("\n")[0]
     )
