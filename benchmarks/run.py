@@ -69,6 +69,8 @@ class Run:
     last_sent_ns: int
     last_written_ns: int
     latencies_ms: list[float] = field(default_factory=list)
+    preempted: int = 0
+    """Involuntary context switches: how often another process took the core."""
 
     @property
     def lost(self) -> int:
@@ -125,6 +127,7 @@ class Bench:
         gc.collect()
         if profiler is not None:
             profiler.enable()
+        switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
         started = time.process_time()
         answer = await self._post(
             "/bench/push", {"name": workload.prefix, "rate": rate}
@@ -135,6 +138,7 @@ class Bench:
             async with asyncio.timeout(SETTLE_SECONDS):
                 await observer.done
         cpu = time.process_time() - started
+        switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - switches
         if profiler is not None:
             profiler.disable()
         written = observer.written
@@ -154,6 +158,7 @@ class Bench:
             last_sent_ns=sent_at[-1],
             last_written_ns=max(written.values(), default=sent_at[0]),
             latencies_ms=latencies,
+            preempted=switches,
         )
         self.sent += run.sent
         self.lost += run.lost
@@ -317,6 +322,8 @@ async def measure(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         "rate_achieved": (run.messages - 1)
         / max(1e-9, (run.last_sent_ns - run.first_sent_ns) / 1e9),
         "cpu_us_per_message": run.cpu_us_per_message,
+        "over_50_ms": sum(latency > 50 for latency in run.latencies_ms),
+        "preempted": run.preempted,
     }
 
     small = args.memory_calls_first
@@ -460,6 +467,16 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await process.wait()
 
 
+def cpu_pressure() -> float | None:
+    """Return the share of the last minute in which some task waited for a CPU (Linux PSI)."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return None
+    fields = dict(field.split("=") for field in first.split()[1:])
+    return float(fields["avg60"]) / 100
+
+
 def environment() -> dict[str, Any]:
     """Describe the machine and the code the figures come from."""
     commit = subprocess.run(
@@ -474,6 +491,7 @@ def environment() -> dict[str, Any]:
         "commit": commit,
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
+        "cpu_pressure": cpu_pressure(),
         "python": platform.python_version(),
         "home_assistant": ha_version,
         # Home Assistant makes a ULID for every state write and event; without
@@ -550,7 +568,9 @@ def table(results: dict[str, Any], env: dict[str, Any]) -> str:
             (
                 f"max {latency['max_ms']:.1f} ms over {latency['messages']:,} messages"
                 f" sent at {latency['rate_achieved']:,.0f} msg/s;"
-                f" CPU {latency['cpu_us_per_message']:,.0f} µs a message at this pace"
+                f" CPU {latency['cpu_us_per_message']:,.0f} µs a message at this pace;"
+                f" {latency['over_50_ms']} over 50 ms;"
+                f" another process took the core {latency['preempted']:,} times"
             ),
         ),
         (
@@ -574,18 +594,30 @@ def table(results: dict[str, Any], env: dict[str, Any]) -> str:
         ),
     ]
     lines = [
-        (
-            f"Measured {env['date']} on {env['commit']}: Home Assistant {env['home_assistant']},"
-            f" Python {env['python']}, {env['cpus']} CPUs, load average"
-            f" {' '.join(f'{load:.2f}' for load in env['load_average'])} at the start"
-            f"{'' if env['ulid_transform_compiled'] else '; ulid-transform without its compiled module'}."
-        ),
+        _conditions(env),
         "",
         "| Measure | Value | Details |",
         "| --- | --- | --- |",
         *(f"| {name} | {value} | {details} |" for name, value, details in rows),
     ]
     return "\n".join(lines)
+
+
+def _conditions(env: dict[str, Any]) -> str:
+    loads = " ".join(f"{load:.2f}" for load in env["load_average"])
+    parts = [
+        f"Home Assistant {env['home_assistant']}",
+        f"Python {env['python']}",
+        f"{env['cpus']} CPUs",
+        f"load average {loads} at the start",
+    ]
+    if env["cpu_pressure"] is not None:
+        parts.append(
+            f"tasks waiting for a CPU {env['cpu_pressure']:.0%} of the minute before"
+        )
+    if not env["ulid_transform_compiled"]:
+        parts.append("ulid-transform without its compiled module")
+    return f"Measured {env['date']} on {env['commit']}: {', '.join(parts)}."
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -677,7 +709,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = asyncio.run(main_async(args))
     path = args.json or ROOT / ".bench" / f"{env['date'].replace(':', '')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    results["environment"] = {**env, "load_average_at_end": os.getloadavg()}
+    results["environment"] = {
+        **env,
+        "load_average_at_end": os.getloadavg(),
+        "cpu_pressure_at_end": cpu_pressure(),
+    }
     results["options"] = {
         key: str(value) if isinstance(value, Path) else value
         for key, value in vars(args).items()
