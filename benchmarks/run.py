@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import gc
 import importlib.util
 import json
+import logging
 import os
 from pathlib import Path
 import platform
@@ -68,6 +69,8 @@ class Run:
     last_sent_ns: int
     last_written_ns: int
     latencies_ms: list[float] = field(default_factory=list)
+    preempted: int = 0
+    """Involuntary context switches: how often another process took the core."""
 
     @property
     def lost(self) -> int:
@@ -109,7 +112,12 @@ class Bench:
             "/bench/prepare", {"name": workload.prefix, "workload": workload.as_json()}
         )
 
-    async def push(self, workload: Workload, rate: float) -> Run:
+    async def push(
+        self,
+        workload: Workload,
+        rate: float,
+        profiler: cProfile.Profile | None = None,
+    ) -> Run:
         """Push a prepared workload and wait until every message is written."""
         expected = messages(workload)
         observer = self.observer
@@ -117,6 +125,9 @@ class Bench:
         assert observer.done is not None
         # Each window starts without garbage from the previous one.
         gc.collect()
+        if profiler is not None:
+            profiler.enable()
+        switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
         started = time.process_time()
         answer = await self._post(
             "/bench/push", {"name": workload.prefix, "rate": rate}
@@ -127,6 +138,9 @@ class Bench:
             async with asyncio.timeout(SETTLE_SECONDS):
                 await observer.done
         cpu = time.process_time() - started
+        switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - switches
+        if profiler is not None:
+            profiler.disable()
         written = observer.written
         latencies = [
             (written[message.key] - sent) / 1e6
@@ -144,6 +158,7 @@ class Bench:
             last_sent_ns=sent_at[-1],
             last_written_ns=max(written.values(), default=sent_at[0]),
             latencies_ms=latencies,
+            preempted=switches,
         )
         self.sent += run.sent
         self.lost += run.lost
@@ -307,6 +322,8 @@ async def measure(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         "rate_achieved": (run.messages - 1)
         / max(1e-9, (run.last_sent_ns - run.first_sent_ns) / 1e9),
         "cpu_us_per_message": run.cpu_us_per_message,
+        "over_50_ms": sum(latency > 50 for latency in run.latencies_ms),
+        "preempted": run.preempted,
     }
 
     small = args.memory_calls_first
@@ -361,14 +378,16 @@ def _percentile(values: Sequence[float], percent: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
-async def profile(bench: Bench, calls: int) -> tuple[cProfile.Profile, int]:
-    """Profile the event loop's thread while a workload goes through at full speed."""
+async def profile(
+    bench: Bench, calls: int, rate: float
+) -> tuple[cProfile.Profile, int]:
+    """Profile the event loop's thread while a workload goes through."""
+    # cProfile's own clock: a CPU-time clock costs a system call per event,
+    # which would weigh functions by how often they are called.
     profiler = cProfile.Profile()
     workload = Workload(extension="101", prefix="profiled", calls=calls)
     await bench.prepare(workload)
-    profiler.enable()
-    run = await bench.push(workload, 0)
-    profiler.disable()
+    run = await bench.push(workload, rate, profiler)
     return profiler, run.messages
 
 
@@ -392,7 +411,8 @@ def print_profile(
         ("total", "total_us_per_message"),
     ):
         print(
-            f"\nTop {top} by {title} time, per /call message ({count:,} messages, under cProfile):"
+            f"\nTop {top} by {title} time, per /call message"
+            f" ({count:,} messages, under cProfile):"
         )
         print(f"{'calls/msg':>10} {'own µs':>8} {'total µs':>9}  function")
         for entry in sorted(entries, key=lambda entry: -entry[key])[:top]:
@@ -478,13 +498,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             bench = Bench(hass, control, port)
             results = await measure(args, bench)
             if args.profile:
-                profiler, count = await profile(bench, args.calls)
+                profiler, count = await profile(bench, args.calls, args.profile_rate)
                 results["profile"] = print_profile(profiler, count, args.profile_top)
             bench.observer.stop()
             return results
     finally:
         process.terminate()
         await process.wait()
+
+
+def cpu_pressure() -> float | None:
+    """Return the share of the last minute in which some task waited for a CPU (Linux PSI)."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return None
+    fields = dict(field.split("=") for field in first.split()[1:])
+    return float(fields["avg60"]) / 100
 
 
 def environment() -> dict[str, Any]:
@@ -501,6 +531,7 @@ def environment() -> dict[str, Any]:
         "commit": commit,
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
+        "cpu_pressure": cpu_pressure(),
         "python": platform.python_version(),
         "home_assistant": ha_version,
         # Home Assistant makes a ULID for every state write and event; without
@@ -577,7 +608,9 @@ def table(results: dict[str, Any], env: dict[str, Any]) -> str:
             (
                 f"max {latency['max_ms']:.1f} ms over {latency['messages']:,} messages"
                 f" sent at {latency['rate_achieved']:,.0f} msg/s;"
-                f" CPU {latency['cpu_us_per_message']:,.0f} µs a message at this pace"
+                f" CPU {latency['cpu_us_per_message']:,.0f} µs a message at this pace;"
+                f" {latency['over_50_ms']} over 50 ms;"
+                f" another process took the core {latency['preempted']:,} times"
             ),
         ),
         (
@@ -601,12 +634,7 @@ def table(results: dict[str, Any], env: dict[str, Any]) -> str:
         ),
     ]
     lines = [
-        (
-            f"Measured {env['date']} on {env['commit']}: Home Assistant {env['home_assistant']},"
-            f" Python {env['python']}, {env['cpus']} CPUs, load average"
-            f" {' '.join(f'{load:.2f}' for load in env['load_average'])} at the start"
-            f"{'' if env['ulid_transform_compiled'] else '; ulid-transform without its compiled module'}."
-        ),
+        _conditions(env),
         "",
         "| Measure | Value | Details |",
         "| --- | --- | --- |",
@@ -615,8 +643,25 @@ def table(results: dict[str, Any], env: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _conditions(env: dict[str, Any]) -> str:
+    loads = " ".join(f"{load:.2f}" for load in env["load_average"])
+    parts = [
+        f"Home Assistant {env['home_assistant']}",
+        f"Python {env['python']}",
+        f"{env['cpus']} CPUs",
+        f"load average {loads} at the start",
+    ]
+    if env["cpu_pressure"] is not None:
+        parts.append(
+            f"tasks waiting for a CPU {env['cpu_pressure']:.0%} of the minute before"
+        )
+    if not env["ulid_transform_compiled"]:
+        parts.append("ulid-transform without its compiled module")
+    return f"Measured {env['date']} on {env['commit']}: {', '.join(parts)}."
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Read the options; the defaults take about a minute and a half."""
+    """Read the options; the defaults took 40-90 s on a loaded 2-core machine."""
     parser = argparse.ArgumentParser(
         prog="scripts/bench", description=__doc__.split("\n")[0]
     )
@@ -665,12 +710,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="the issue's sizes: 100,000 calls, 7 reps, 30 s of latency (about 5 minutes)",
+        help="the issue's sizes: 100,000 calls, 7 reps, 30 s of latency (about 4 minutes)",
     )
     parser.add_argument(
         "--profile",
         action="store_true",
         help="print where the time of a message goes (cProfile) instead of the table",
+    )
+    parser.add_argument(
+        "--profile-rate",
+        type=float,
+        default=0,
+        help="msg/s while profiling (default 0: as fast as the socket takes them)",
     )
     parser.add_argument(
         "--profile-top", type=int, default=25, help="entries of the profile to print"
@@ -692,11 +743,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     """Take the figures, print the table, write the JSON."""
     args = parse_args(argv)
+    # Its warning that a custom integration is loaded, once per entry, says nothing here.
+    logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)
     env = environment()
     results = asyncio.run(main_async(args))
     path = args.json or ROOT / ".bench" / f"{env['date'].replace(':', '')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    results["environment"] = {**env, "load_average_at_end": os.getloadavg()}
+    results["environment"] = {
+        **env,
+        "load_average_at_end": os.getloadavg(),
+        "cpu_pressure_at_end": cpu_pressure(),
+    }
     results["options"] = {
         key: str(value) if isinstance(value, Path) else value
         for key, value in vars(args).items()
