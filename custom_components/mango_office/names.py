@@ -83,10 +83,10 @@ _LATIN: Final = (
 )
 _LATIN_PATTERN: Final = re.compile("|".join(latin for latin, _ in _LATIN))
 _LATIN_MAP: Final = dict(_LATIN)
-# Letters that spellings of one name disagree on: "Наталья"/"Наталия",
-# "Сергей"/"Sergei", "Ольга"/"Olga".
-_SKELETON: Final = str.maketrans({"ъ": "ь", "й": "и", "ы": "и", "э": "е"})
+# "Наталья" and "Наталия" are one name.
 _SOFT_SIGN_BEFORE_VOWEL: Final = re.compile(r"ь(?=[аеиоуыэюя])")
+# Letters a name read from Latin letters cannot tell: "Olga" is "Ольга", "Sergei" "Сергей".
+_LOOSE: Final = str.maketrans({"ъ": None, "ь": None, "й": "и", "ы": "и", "э": "е"})
 
 
 def words(text: str) -> list[str]:
@@ -101,7 +101,7 @@ def is_optional(word: str) -> bool:
 
 def _cyrillic(word: str) -> str:
     """Read a word of Latin letters as Russian; other words stay as they are."""
-    if not word.isascii() or not word.isalpha():
+    if not _is_latin(word):
         return word
     # "-ia" ends Maria and Natalia, "-y" after a consonant ends Dmitry and Yuriy.
     word = re.sub(r"ia$", "ия", word)
@@ -112,8 +112,16 @@ def _cyrillic(word: str) -> str:
     return _LATIN_PATTERN.sub(lambda match: _LATIN_MAP[match.group()], word)
 
 
-def _skeleton(word: str) -> str:
-    return _SOFT_SIGN_BEFORE_VOWEL.sub("и", word.translate(_SKELETON)).replace("ь", "")
+def _spelling(word: str) -> str:
+    return _SOFT_SIGN_BEFORE_VOWEL.sub("и", word)
+
+
+def _loose(word: str) -> str:
+    return _spelling(word).translate(_LOOSE)
+
+
+def _is_latin(word: str) -> bool:
+    return word.isascii() and word.isalpha()
 
 
 def declensions(word: str) -> set[str]:
@@ -138,7 +146,9 @@ def declensions(word: str) -> set[str]:
         add(stem, "и", "ю", "ей", "ею")
     elif word.endswith("я"):  # Илья, Наталья, Ваня
         add(stem, "и", "е", "ю", "ей", "ею")
-    elif word.endswith("а"):  # Анна, Ольга, Никита, Ивановна, Сидорова
+    elif word.endswith(("ова", "ева")):  # Сидорова: Сидоровой, not Сидорове
+        add(stem, "ой", "у", "ою")
+    elif word.endswith("а"):  # Анна, Ольга, Никита, Ивановна, and Пушкина like Марина
         add(stem, "и" if stem[-1] in _VELAR + _HUSHING else "ы", "е", "у", "ой", "ою")
         if stem[-1] in _HUSHING + "ц":  # Саша, Сашей
             add(stem, "ей", "ею")
@@ -186,24 +196,30 @@ def _stems(word: str) -> set[str]:
 class NameWord:
     """One word of a phonebook name, with every form it may be said in."""
 
-    __slots__ = ("bases", "forms")
+    __slots__ = ("bases", "forms", "latin", "loose_forms")
 
     def __init__(self, word: str) -> None:
         """Decline the word once; matching is then set look-ups."""
+        self.latin = _is_latin(word)
         russian = _cyrillic(word)
-        self.forms = {_skeleton(form) for form in declensions(russian)} | {word}
-        self.bases = {word, _skeleton(russian)}
+        forms = declensions(russian)
+        self.forms = {_spelling(form) for form in forms} | {word}
+        self.loose_forms = {_loose(form) for form in forms}
+        self.bases = {word, _spelling(russian)}
 
 
 class SaidWord:
     """One word of what was said, in the spellings it is compared in."""
 
-    __slots__ = ("optional", "spellings", "stems")
+    __slots__ = ("latin", "loose", "optional", "spellings", "stems")
 
     def __init__(self, word: str) -> None:
         """Read the word in both scripts."""
         self.optional = is_optional(word)
-        self.spellings = {word, _skeleton(_cyrillic(word))}
+        self.latin = _is_latin(word)
+        russian = _cyrillic(word)
+        self.spellings = {word, _spelling(russian)}
+        self.loose = _loose(russian)
         self.stems = {stem for spelling in self.spellings for stem in _stems(spelling)}
 
 
@@ -218,6 +234,9 @@ SAME_WORD: Final = 2
 def word_match(said: SaidWord, name_word: NameWord) -> int:
     """Rate how a said word matches one word of a name."""
     if said.spellings & name_word.forms:
+        return SAME_WORD
+    # Loosely only across scripts: in Russian letters "Валерий" is not "Валерии".
+    if (said.latin or name_word.latin) and said.loose in name_word.loose_forms:
         return SAME_WORD
     if any(base.startswith(stem) for base in name_word.bases for stem in said.stems):
         return PREFIX
