@@ -260,3 +260,47 @@ async def test_voice_callback_no_single_match(
     assert response is not None
     assert response["response"]["speech"]["plain"]["speech"].startswith(answer)
     assert simulator.requests_to("callback") == []
+
+
+SENTENCES = Path(__file__).parent.parent / "docs" / "custom_sentences"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [
+        ("ru", "позвони Ивану Петрову", "Звоню: Иван Петров."),
+        ("ru", "набери бухгалтерию", "Звоню: Бухгалтерия."),
+        ("ru", "кто мне звонил последним", "Входящих звонков ещё не было."),
+        ("ru", "сколько у меня пропущенных звонков", "Пропущенных звонков нет."),
+        ("en", "call John Smith", "Calling John Smith."),
+        ("en", "dial Ivan", "Calling Иван Петров."),
+        ("en", "who called me last", "No call has come in yet."),
+        ("en", "how many missed calls do I have", "No missed calls."),
+    ],
+)
+async def test_custom_sentences(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    tmp_path: Path,
+    *,
+    language: str,
+    text: str,
+    answer: str,
+) -> None:
+    """The documented custom_sentences reach the intents through HA's default agent."""
+    hass.config.config_dir = str(tmp_path)
+    shutil.copytree(SENTENCES, tmp_path / "custom_sentences")
+    await set_phonebook(hass, init_integration, PHONEBOOK)
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+    response = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert response is not None
+    assert response["response"]["speech"]["plain"]["speech"].startswith(answer)
