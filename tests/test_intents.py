@@ -344,3 +344,11 @@ async def test_llm_tools(hass: HomeAssistant, simulator: MangoSimulator) -> None
     assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": CALLER}
     # Other LLM APIs get nothing from this integration.
     assert mango_llm.async_get_tools(hass, context, "other") is None
+
+
+async def test_other_languages_get_english(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A language the integration has no sentences in is answered in English."""
+    response = await handle(hass, INTENT_MISSED_CALLS, "de")
+    assert speech(response) == "No missed calls."

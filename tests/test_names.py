@@ -242,3 +242,11 @@ def test_equally_good_matches_are_all_returned() -> None:
     assert set(book.numbers_named("Сидорову")) == {PETR, MARIA}
     assert book.numbers_named("в") == {}
     assert book.numbers_named("Борису") == {}
+
+
+def test_across_scripts() -> None:
+    """A phonebook in Latin letters answers Russian speech, and the other way round."""
+    book = Phonebook({IVAN: "Ivan Petrov", OLGA: "Olga", DMITRY: "Дмитрий"})
+    assert book.numbers_named("Ивану Петрову") == {IVAN: "Ivan Petrov"}
+    assert book.numbers_named("Ольге") == {OLGA: "Olga"}
+    assert book.numbers_named("Dmitry") == {DMITRY: "Дмитрий"}
