@@ -9,7 +9,11 @@ from collections import Counter
 import pytest
 
 from custom_components.mango_office.names import declensions
-from custom_components.mango_office.phonebook import Phonebook, parse_phonebook
+from custom_components.mango_office.phonebook import (
+    Phonebook,
+    format_phonebook,
+    parse_phonebook,
+)
 
 PHONEBOOK_TEXT = """
 +7 916 123-45-67 = Иван Петров; Ваня
@@ -218,7 +222,11 @@ def test_declensions(word: str, forms: set[str]) -> None:
 
 def test_aliases_and_old_entries() -> None:
     """Aliases after ";" find the entry and are not shown; entries saved before aliases still work."""
-    book = Phonebook({IVAN: "Иван Петров; Ваня; шеф", MARIA: "Мария"})
+    entries, errors = parse_phonebook("+7 916 123-45-67 = Иван Петров; Ваня; шеф")
+    # Stored as before: one text per number, which the options form shows back as it was.
+    assert (entries, errors) == ({IVAN: "Иван Петров; Ваня; шеф"}, [])
+    assert format_phonebook(entries) == "+79161234567 = Иван Петров; Ваня; шеф"
+    book = Phonebook({**entries, MARIA: "Мария"})
     assert book.name_of(IVAN) == "Иван Петров"
     assert book.numbers_named("шефу") == {IVAN: "Иван Петров"}
     assert book.numbers_named("Ване") == {IVAN: "Иван Петров"}
