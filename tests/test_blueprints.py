@@ -52,6 +52,49 @@ async def use_blueprint(hass: HomeAssistant, name: str, inputs: dict[str, Any]) 
     assert state.state == STATE_ON, state
 
 
+@pytest.fixture
+def phone(hass: HomeAssistant) -> str:
+    """A phone with the Companion app, as mobile_app registers it; returns its device id."""
+    phone_entry = MockConfigEntry(domain="mobile_app")
+    phone_entry.add_to_hass(hass)
+    return (
+        dr.async_get(hass)
+        .async_get_or_create(
+            config_entry_id=phone_entry.entry_id,
+            identifiers={("mobile_app", "pixel")},
+            name="Pixel 7",
+        )
+        .id
+    )
+
+
+@pytest.fixture
+def notifications(hass: HomeAssistant) -> list[ServiceCall]:
+    """The notifications sent to that phone (mobile_app names its action after the device)."""
+    return async_mock_service(hass, "notify", "mobile_app_pixel_7")
+
+
+async def start_conversation(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Give extension 101 the voice tests' phonebook and start HA's default agent."""
+    await set_phonebook(hass, entry, PHONEBOOK)
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
+async def converse(hass: HomeAssistant, text: str, language: str) -> str:
+    """Say something to HA's default agent through conversation.process; return its answer."""
+    response = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    answer: str = response["response"]["speech"]["plain"]["speech"]
+    return answer
+
+
 def test_the_blueprints() -> None:
     """The three blueprints of the issue are there."""
     assert NAMES == [
@@ -78,20 +121,14 @@ async def test_blueprint_loads(hass: HomeAssistant, name: str) -> None:
 
 @pytest.mark.usefixtures("blueprint_dir")
 async def test_missed_call_notification(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    phone: str,
+    notifications: list[ServiceCall],
 ) -> None:
     """A missed call notifies the phone; its Call back button places the callback."""
-    phone_entry = MockConfigEntry(domain="mobile_app")
-    phone_entry.add_to_hass(hass)
-    phone = dr.async_get(hass).async_get_or_create(
-        config_entry_id=phone_entry.entry_id,
-        identifiers={("mobile_app", "pixel")},
-        name="Pixel 7",
-    )
-    notifications = async_mock_service(hass, "notify", "mobile_app_pixel_7")
-    await use_blueprint(
-        hass, "missed_call_notification.yaml", {"notify_device": phone.id}
-    )
+    await use_blueprint(hass, "missed_call_notification.yaml", {"notify_device": phone})
 
     await simulator.incoming_missed(EXTENSION, caller=CALLER)
     await wait_until(lambda: notifications)
@@ -116,23 +153,17 @@ async def test_missed_call_notification(
 
 @pytest.mark.usefixtures("blueprint_dir")
 async def test_missed_call_from_a_hidden_number(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    phone: str,
+    notifications: list[ServiceCall],
 ) -> None:
     """A hidden number is notified without a button: it cannot be called back."""
-    phone_entry = MockConfigEntry(domain="mobile_app")
-    phone_entry.add_to_hass(hass)
-    phone = dr.async_get(hass).async_get_or_create(
-        config_entry_id=phone_entry.entry_id,
-        identifiers={("mobile_app", "pixel")},
-        name="Pixel 7",
-    )
-    notifications: list[ServiceCall] = async_mock_service(
-        hass, "notify", "mobile_app_pixel_7"
-    )
     await use_blueprint(
         hass,
         "missed_call_notification.yaml",
-        {"notify_device": phone.id, "title": "Пропущенный звонок"},
+        {"notify_device": phone, "title": "Пропущенный звонок"},
     )
 
     await simulator.incoming_missed(EXTENSION, caller="")
@@ -197,21 +228,10 @@ async def test_voice_callback(
     answer: str,
 ) -> None:
     """A sentence to HA's default agent, in English or Russian, places the callback."""
-    await set_phonebook(hass, init_integration, PHONEBOOK)
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
+    await start_conversation(hass, init_integration)
     await use_blueprint(hass, "voice_callback.yaml", {})
 
-    response = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"text": text, "language": language},
-        blocking=True,
-        return_response=True,
-    )
-
-    assert response is not None
-    assert response["response"]["speech"]["plain"]["speech"].startswith(answer)
+    assert (await converse(hass, text, language)).startswith(answer)
     [request] = simulator.requests_to("callback")
     assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": number}
 
@@ -242,23 +262,12 @@ async def test_voice_callback_no_single_match(
     answer: str,
 ) -> None:
     """No match or a tie: nothing is called, and the assistant says so."""
-    await set_phonebook(hass, init_integration, PHONEBOOK)
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
+    await start_conversation(hass, init_integration)
     await use_blueprint(
         hass, "voice_callback.yaml", {"extension": init_integration.entry_id}
     )
 
-    response = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"text": text, "language": language},
-        blocking=True,
-        return_response=True,
-    )
-
-    assert response is not None
-    assert response["response"]["speech"]["plain"]["speech"].startswith(answer)
+    assert (await converse(hass, text, language)).startswith(answer)
     assert simulator.requests_to("callback") == []
 
 
@@ -290,17 +299,6 @@ async def test_custom_sentences(
     """The documented custom_sentences reach the intents through HA's default agent."""
     hass.config.config_dir = str(tmp_path)
     shutil.copytree(SENTENCES, tmp_path / "custom_sentences")
-    await set_phonebook(hass, init_integration, PHONEBOOK)
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
+    await start_conversation(hass, init_integration)
 
-    response = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"text": text, "language": language},
-        blocking=True,
-        return_response=True,
-    )
-
-    assert response is not None
-    assert response["response"]["speech"]["plain"]["speech"].startswith(answer)
+    assert (await converse(hass, text, language)).startswith(answer)

@@ -1,5 +1,6 @@
 """Voice and LLM intents: call someone from the phonebook, who called last, how many calls were missed."""
 
+from abc import abstractmethod
 from datetime import datetime, timedelta
 from typing import Any, Final, override
 
@@ -66,6 +67,7 @@ class MangoIntentHandler(intent.IntentHandler):
             response.async_set_speech(text)
         return response
 
+    @abstractmethod
     async def async_answer(
         self,
         hass: HomeAssistant,
@@ -74,7 +76,6 @@ class MangoIntentHandler(intent.IntentHandler):
         speech: _Speech,
     ) -> str:
         """Do what was asked for the extensions meant; return what to say."""
-        raise NotImplementedError
 
 
 class CallbackIntentHandler(MangoIntentHandler):
