@@ -301,7 +301,8 @@ async def test_missed_calls_while_disconnected(
 
     response = await handle(hass, INTENT_MISSED_CALLS, "en")
     assert speech(response) == (
-        "MANGO OFFICE is not connected, so the number of missed calls is not known right now."
+        "The number of missed calls is not known right now: "
+        "the missed calls sensor is unavailable or disabled."
     )
 
 

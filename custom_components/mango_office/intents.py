@@ -192,9 +192,9 @@ class MissedCallsIntentHandler(MangoIntentHandler):
             )
             state = hass.states.get(entity_id) if entity_id else None
             try:
-                count += int(float(state.state)) if state else 0
+                count += int(float(state.state if state else "disabled"))
             except ValueError:
-                # Unavailable while disconnected: the count is not known now.
+                # Unavailable while disconnected, or disabled: not known now.
                 return speech.say("speech_missed_calls_unknown")
         if count == 0:
             return speech.say("speech_no_missed_calls")

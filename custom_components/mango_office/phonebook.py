@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 import re
 from typing import Final
 
@@ -95,16 +96,23 @@ class Phonebook:
 
     def __init__(self, entries: Mapping[str, str]) -> None:
         """Take entries whose numbers are already normalized."""
-        self._names: dict[str, str] = {}
-        self._spellings: dict[str, list[list[NameWord]]] = {}
-        for number, text in entries.items():
-            parts = [part.strip() for part in text.split(ALIAS_SEPARATOR)]
-            self._names[number] = parts[0] or text.strip()
-            self._spellings[number] = [
+        self._entries = dict(entries)
+        self._names = {
+            number: text.split(ALIAS_SEPARATOR)[0].strip() or text.strip()
+            for number, text in entries.items()
+        }
+
+    @cached_property
+    def _spellings(self) -> dict[str, list[list[NameWord]]]:
+        """Every name and alias, declined: at the first look-up by name, not for every call."""
+        return {
+            number: [
                 [NameWord(word) for word in name_words]
-                for part in parts
+                for part in text.split(ALIAS_SEPARATOR)
                 if (name_words := words(part))
             ]
+            for number, text in self._entries.items()
+        }
 
     def name_of(self, number: str | None) -> str | None:
         """Return the name the user gave a number, if any."""
