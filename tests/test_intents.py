@@ -150,6 +150,7 @@ async def test_callback_no_single_match(
     response = await handle(hass, INTENT_CALLBACK, language, name=said)
 
     assert response.response_type is intent.IntentResponseType.ERROR
+    assert response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
     assert speech(response) == answer
     assert simulator.requests_to("callback") == []
 
@@ -184,7 +185,7 @@ async def test_callback_refused(
 
     response = await handle(hass, INTENT_CALLBACK, "ru", name=MOBILE)
 
-    assert response.response_type is intent.IntentResponseType.ERROR
+    assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
     assert speech(response).startswith("Не удалось связаться с MANGO OFFICE: ")
 
 

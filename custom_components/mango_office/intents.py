@@ -6,7 +6,7 @@ from typing import Any, Final, override
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
     entity_registry as er,
@@ -61,7 +61,11 @@ class MangoIntentHandler(intent.IntentHandler):
             text = await self.async_answer(intent_obj.hass, coordinators, slots, speech)
         except HomeAssistantError as err:
             response.async_set_error(
-                intent.IntentResponseErrorCode.FAILED_TO_HANDLE, speech.error(err)
+                # Nobody or several matched, or no such extension: not a failure.
+                intent.IntentResponseErrorCode.NO_VALID_TARGETS
+                if isinstance(err, ServiceValidationError)
+                else intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+                speech.error(err),
             )
         else:
             response.async_set_speech(text)
@@ -246,7 +250,7 @@ class _Speech:
         )
 
 
-class _IntentError(HomeAssistantError):
+class _IntentError(ServiceValidationError):
     """Something to say instead of doing what was asked."""
 
     def __init__(self, key: str, **placeholders: str) -> None:
