@@ -152,7 +152,7 @@ class LastCallerIntentHandler(MangoIntentHandler):
             (
                 (last, coordinator)
                 for coordinator in coordinators
-                if (last := coordinator.data.last_caller) is not None
+                if (last := coordinator.last_caller) is not None
             ),
             key=lambda pair: pair[0].time,
             default=None,
