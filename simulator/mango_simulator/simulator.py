@@ -529,6 +529,21 @@ class MangoSimulator(Telephony):
         """Send a frame with an unknown routeKey to the user's websocket."""
         await self.push_raw(extension, UNKNOWN_FRAME)
 
+    def replace_handler(
+        self, path: str, handler: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> None:
+        """Answer one API path with a test's own handler (for hostile answers).
+
+        The handler returns the answer's JSON object; a "Result" in it
+        replaces the envelope of success.
+        """
+        method = self._routes[path][0]
+
+        async def wrapped(request: web.Request, params: _Params) -> dict[str, Any]:
+            return await handler()
+
+        self._routes[path] = (method, wrapped)
+
     def stall_websockets(self, stalled: bool) -> None:
         """Keep websockets open but answer no PING and send no frame.
 
