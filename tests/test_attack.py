@@ -75,12 +75,6 @@ def _save(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_message raises TypeError (unhashable) for a /call whose "
-    "direction is an object or a list: the fast path tests `direction not in "
-    "_DIRECTIONS` before its type; the channel reconnects",
-)
 async def test_direction_object_is_skipped_not_a_reconnect(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -95,11 +89,6 @@ async def test_direction_object_is_skipped_not_a_reconnect(
     assert channel.stats.skipped == {"malformed": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a message that makes the parser raise TypeError aborts the batch of "
-    "missed events; the service hands each batch out once, so the rest is lost",
-)
 async def test_odd_missed_event_does_not_lose_the_rest_of_its_batch(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
