@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -326,3 +326,39 @@ async def test_diagnostics_redact_numbers_under_hyphenated_names(
 def test_ids_are_printable() -> None:
     """An id with a right-to-left override or a byte-order mark is not plausible."""
     assert not any(ID(text) for text in ("a\u202eb", "\ufeffa", "a\ue000"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a register answer may hold any number of events (LIMIT is not "
+    "enforced) and the channel delivers a whole batch without yielding: a "
+    "service that ignores LIMIT freezes Home Assistant while it drains",
+)
+async def test_oversized_missed_batch_lets_home_assistant_run(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Home Assistant's other work runs while a huge batch drains."""
+    batches = [[_call(f"c{number}", 1) for number in range(5000)]]
+
+    async def huge_batch() -> dict[str, Any]:
+        if batches:
+            return {"events": batches.pop()}
+        return {"Result": {"code": 109, "message": "no more"}, "events": []}
+
+    simulator.replace_handler("session/register", huge_batch)
+    calls: list[Any] = []
+    seen_by_other_work: list[int] = []
+
+    @callback
+    def _on_call(event: Event) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            hass.loop.call_soon(lambda: seen_by_other_work.append(len(calls)))
+
+    hass.bus.async_listen("mango_office_call", _on_call)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_until(lambda: mock_config_entry.runtime_data.connected, 60)
+
+    assert len(calls) == 5000
+    assert seen_by_other_work[0] < len(calls)
