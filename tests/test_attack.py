@@ -216,8 +216,8 @@ async def test_saved_leg_with_text_seq_still_ends(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a saved missed_calls that is not an integer is taken as it is; the "
-    "sensor's write raises ValueError inside the channel's state callback each "
+    reason="a saved count goes to the sensor unchecked; the sensor's write "
+    "raises ValueError (not numeric) inside the channel's state callback each "
     "time it goes live, so the channel reconnects forever",
 )
 async def test_saved_missed_calls_that_is_text_does_not_keep_channel_offline(
@@ -226,7 +226,7 @@ async def test_saved_missed_calls_that_is_text_does_not_keep_channel_offline(
     mock_config_entry: MockConfigEntry,
     simulator: MangoSimulator,
 ) -> None:
-    """A damaged counter starts again rather than breaking the extension."""
+    """A damaged saved count is dropped rather than breaking the extension."""
     _save(hass_storage, mock_config_entry, {"missed_calls": "many"})
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -238,6 +238,57 @@ async def test_saved_missed_calls_that_is_text_does_not_keep_channel_offline(
         )
     )
     assert channel.stats.unexpected_errors == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a saved last caller's number is not checked as wire numbers are: a "
+    "300-character one reaches the sensor, and HA logs an error (with the "
+    "number) on every write before falling back to unknown",
+)
+async def test_saved_last_caller_number_is_checked(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A saved number no service would send is not shown."""
+    last_caller = {
+        "call_id": "c1",
+        "number": "7" * 300,
+        "time": "2026-12-01T10:00:00+00:00",
+        "answered": False,
+        "duration": None,
+    }
+    _save(hass_storage, mock_config_entry, {"last_caller": last_caller})
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+
+    assert "longer than 255" not in caplog.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a saved file of another version (left by a newer release, then a "
+    "downgrade) makes Store raise in async_load, outside any try: setup fails "
+    "over calls in progress that could simply be dropped",
+)
+async def test_saved_file_of_newer_version_does_not_fail_setup(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+) -> None:
+    """Saved calls the code cannot read are dropped; the extension still works."""
+    _save(hass_storage, mock_config_entry, {})
+    hass_storage[storage_key(mock_config_entry)]["version"] = 2
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
 @pytest.mark.xfail(
