@@ -451,3 +451,25 @@ async def test_reload_during_slow_drain_loses_no_missed_events(
     await hass.async_block_till_done()
 
     assert {event.data["call_id"] for event in calls} == {"early", "late"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="any HTTP 403 counts as a rejected token, even an HTML page from a "
+    "proxy or rate limiter with no vendor envelope: one such answer during a "
+    "reconnect ends the channel for good (AUTH_FAILED) and starts a reauth",
+)
+async def test_proxy_403_page_during_reconnect_is_not_a_rejected_token(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A 403 that is not the service's answer is retried like any outage."""
+    coordinator = init_integration.runtime_data
+    simulator.fail_next("channel", mode="proxy403")
+    await simulator.drop_websockets()
+    await wait_until(lambda: not coordinator.connected)
+
+    await wait_until(
+        lambda: coordinator.connected or coordinator.channel.state == "auth_failed",
+        10,
+    )
+    assert coordinator.connected
