@@ -11,6 +11,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -531,3 +532,45 @@ async def test_skipped_message_log_has_no_phone_number(
     ]
     assert any("Skipped message" in line for line in ours)
     assert not any("74951234567" in line for line in ours)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an optional timestamp out of datetime's range (a service that writes "
+    "milliseconds: 1790000000000) is a protocol error, so the whole call event "
+    "is dropped instead of the one field",
+)
+async def test_call_with_millisecond_timestamp_still_rings(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """An implausible optional time is dropped, the call is not."""
+    calls = async_capture_events(hass, "mango_office_call")
+    message = _call("ms", 1)
+    message["data"]["timestamp"] = 1_790_000_000_000
+    await simulator.push(EXTENSION, message)
+    await push_call(simulator, "after", 1, "APPEARED")
+    await wait_until(lambda: any(e.data["call_id"] == "after" for e in calls))
+
+    assert [event.data["call_id"] for event in calls] == ["ms", "after"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a replayed event's own time becomes the leg's last update even when "
+    "it is in the future (a service clock off by years): such a leg is never "
+    "pruned and outranks every other leg of its importance",
+)
+async def test_replayed_future_ring_is_not_newer_than_now(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A leg's last update is never later than the moment it arrived."""
+    simulator.provision(EXTENSION)
+    message = _call("future", 1)
+    message["data"]["timestamp"] = 9_999_999_999
+    await simulator.push(EXTENSION, message)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+
+    legs = mock_config_entry.runtime_data.calls.values()
+    assert all(leg.updated_at <= dt_util.utcnow() for leg in legs)
