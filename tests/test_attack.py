@@ -11,6 +11,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -22,11 +23,12 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.mango_office.api import MangoClient, MangoProtocolError
 from custom_components.mango_office.api.fields import ID
 from custom_components.mango_office.coordinator import MAX_CALLS, storage_key
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, wait_connected, wait_for_state, wait_until
+from .conftest import EXTENSION, TOKEN, wait_connected, wait_for_state, wait_until
 from .helpers import push_call
 
 CALL_STATE = "sensor.extension_101_call_state"
@@ -574,3 +576,26 @@ async def test_replayed_future_ring_is_not_newer_than_now(
 
     legs = mock_config_entry.runtime_data.calls.values()
     assert all(leg.updated_at <= dt_util.utcnow() for leg in legs)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MangoClient reads every answer whole (response.read() with no "
+    "limit): a service that answers with tens of megabytes (or gigabytes) is "
+    "held in memory twice, as bytes and as decoded JSON",
+)
+async def test_huge_answer_is_refused(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """An answer far larger than any the API gives is a protocol error."""
+
+    async def huge() -> dict[str, Any]:
+        return {"padding": "x" * 20_000_000}
+
+    simulator.replace_handler("session/ping", huge)
+    client = MangoClient(
+        async_get_clientsession(hass), TOKEN, base_url=simulator.base_url
+    )
+
+    with pytest.raises(MangoProtocolError):
+        await client.ping()
