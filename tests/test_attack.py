@@ -24,7 +24,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.mango_office.api import MangoClient, MangoProtocolError
-from custom_components.mango_office.api.fields import ID
 from custom_components.mango_office.coordinator import MAX_CALLS, storage_key
 from mango_simulator import MangoSimulator
 
@@ -112,11 +111,6 @@ async def test_odd_missed_event_does_not_lose_the_rest_of_its_batch(
     assert [event.data["call_id"] for event in calls] == ["first", "last"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a register answer with code 0 and events every time (never 109) keeps "
-    "the channel draining forever: no bound on batches, entities never available",
-)
 async def test_register_that_never_says_done_still_goes_live(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -137,12 +131,6 @@ async def test_register_that_never_says_done_still_goes_live(
     assert coordinator.connected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a saved leg with a time without zone loads; pruning then subtracts it "
-    "from an aware time and the TypeError, raised each time the channel goes "
-    "live, makes the channel reconnect forever",
-)
 async def test_saved_leg_with_naive_time_does_not_keep_channel_offline(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -167,11 +155,6 @@ async def test_saved_leg_with_naive_time_does_not_keep_channel_offline(
     assert channel.stats.unexpected_errors == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="async_load checks no field's type: a number saved as an int makes "
-    "normalize_number raise TypeError outside the try, and setup fails",
-)
 async def test_saved_leg_with_wrong_types_does_not_fail_setup(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -191,11 +174,6 @@ async def test_saved_leg_with_wrong_types_does_not_fail_setup(
     assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a saved seq that is text loads; the next event of that call compares "
-    "int <= str, the handler raises, and the call never ends",
-)
 async def test_saved_leg_with_text_seq_still_ends(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -219,12 +197,6 @@ async def test_saved_leg_with_text_seq_still_ends(
     assert hass.states.get(CALL_STATE).state == "idle"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a saved count goes to the sensor unchecked; the sensor's write "
-    "raises ValueError (not numeric) inside the channel's state callback each "
-    "time it goes live, so the channel reconnects forever",
-)
 async def test_saved_missed_calls_that_is_text_does_not_keep_channel_offline(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -245,12 +217,6 @@ async def test_saved_missed_calls_that_is_text_does_not_keep_channel_offline(
     assert channel.stats.unexpected_errors == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a saved last caller's number is not checked as wire numbers are: a "
-    "300-character one reaches the sensor, and HA logs an error (with the "
-    "number) on every write before falling back to unknown",
-)
 async def test_saved_last_caller_number_is_checked(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -274,12 +240,6 @@ async def test_saved_last_caller_number_is_checked(
     assert "longer than 255" not in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a saved file of another version (left by a newer release, then a "
-    "downgrade) makes Store raise in async_load, outside any try: setup fails "
-    "over calls in progress that could simply be dropped",
-)
 async def test_saved_file_of_newer_version_does_not_fail_setup(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -296,10 +256,6 @@ async def test_saved_file_of_newer_version_does_not_fail_setup(
     assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="saved legs are loaded without the MAX_CALLS bound",
-)
 async def test_saved_legs_are_bounded(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
@@ -319,12 +275,6 @@ async def test_saved_legs_are_bounded(
     assert len(mock_config_entry.runtime_data.calls) <= MAX_CALLS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a frame longer than RECENT_FRAME_LENGTH is cut, so diagnostics redact "
-    "it as text, where a URL written with escaped slashes (https:\\/\\/, as PHP "
-    "writes JSON) is not seen as one: its signed query string is kept",
-)
 async def test_diagnostics_redact_query_of_escaped_url_in_long_frame(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -348,11 +298,6 @@ async def test_diagnostics_redact_query_of_escaped_url_in_long_frame(
     assert "SECRETSIGNATURE" not in json.dumps(diagnostics)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the parser folds '-' out of field names (line-number is line_number) "
-    "but diagnostics' redaction folds only '_': the number stays in recent_frames",
-)
 async def test_diagnostics_redact_numbers_under_hyphenated_names(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -374,22 +319,6 @@ async def test_diagnostics_redact_numbers_under_hyphenated_names(
     assert "74950001122" not in json.dumps(diagnostics)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ID pattern excludes only spaces, C0/C1 controls and surrogates: "
-    "format and private-use characters (U+202E, U+FEFF, U+E000) pass as printable",
-)
-def test_ids_are_printable() -> None:
-    """An id with a right-to-left override or a byte-order mark is not plausible."""
-    assert not any(ID(text) for text in ("a\u202eb", "\ufeffa", "a\ue000"))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a register answer may hold any number of events (LIMIT is not "
-    "enforced) and the channel delivers a whole batch without yielding: a "
-    "service that ignores LIMIT freezes Home Assistant while it drains",
-)
 async def test_oversized_missed_batch_lets_home_assistant_run(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -457,12 +386,6 @@ async def test_reload_during_slow_drain_loses_no_missed_events(
     assert {event.data["call_id"] for event in calls} == {"early", "late"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="any HTTP 403 counts as a rejected token, even an HTML page from a "
-    "proxy or rate limiter with no vendor envelope: one such answer during a "
-    "reconnect ends the channel for good (AUTH_FAILED) and starts a reauth",
-)
 async def test_proxy_403_page_during_reconnect_is_not_a_rejected_token(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -479,11 +402,6 @@ async def test_proxy_403_page_during_reconnect_is_not_a_rejected_token(
     assert coordinator.connected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnostics' last_error keeps the service's own message, redacted "
-    "for URLs and the token only: a number the service echoes stays in it",
-)
 async def test_diagnostics_last_error_has_no_phone_number(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -510,11 +428,6 @@ async def test_diagnostics_last_error_has_no_phone_number(
     assert "74951234567" not in json.dumps(diagnostics)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a skipped message is logged at debug level with only its URLs "
-    "redacted: the phone numbers in it go to the log (redact_message exists)",
-)
 async def test_skipped_message_log_has_no_phone_number(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -536,12 +449,6 @@ async def test_skipped_message_log_has_no_phone_number(
     assert not any("74951234567" in line for line in ours)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an optional timestamp out of datetime's range (a service that writes "
-    "milliseconds: 1790000000000) is a protocol error, so the whole call event "
-    "is dropped instead of the one field",
-)
 async def test_call_with_millisecond_timestamp_still_rings(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -556,12 +463,6 @@ async def test_call_with_millisecond_timestamp_still_rings(
     assert [event.data["call_id"] for event in calls] == ["ms", "after"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a replayed event's own time becomes the leg's last update even when "
-    "it is in the future (a service clock off by years): such a leg is never "
-    "pruned and outranks every other leg of its importance",
-)
 async def test_replayed_future_ring_is_not_newer_than_now(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -578,12 +479,6 @@ async def test_replayed_future_ring_is_not_newer_than_now(
     assert all(leg.updated_at <= dt_util.utcnow() for leg in legs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MangoClient reads every answer whole (response.read() with no "
-    "limit): a service that answers with tens of megabytes (or gigabytes) is "
-    "held in memory twice, as bytes and as decoded JSON",
-)
 async def test_huge_answer_is_refused(
     hass: HomeAssistant, simulator: MangoSimulator
 ) -> None:
@@ -601,12 +496,6 @@ async def test_huge_answer_is_refused(
         await client.ping()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="without seq, a call event's dedupe key is (call_id, state, "
-    "timestamp): talking again after a hold within the same second (or with no "
-    "timestamp at all) is dropped as a duplicate and the call shows on hold",
-)
 async def test_resume_after_hold_without_seq_is_not_a_duplicate(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:

@@ -14,11 +14,17 @@ from typing import Any, Final, TypedDict
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import (
+    EXTENSION,
+    ID,
+    INT64_MAX,
+    INT64_MIN,
+    NUMBER,
     CallEvent,
     CallState,
     ChannelState,
@@ -30,6 +36,7 @@ from .api import (
     PushEvent,
     RecordEvent,
     RouteResultEvent,
+    Validator,
 )
 from .const import (
     ATTR_ANSWERED_AT,
@@ -298,27 +305,29 @@ class MangoCoordinator:
     # -- life cycle ----------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Take back the calls in progress, the counter and the last caller."""
-        if (stored := await self._store.async_load()) is None:
-            return
+        """Take back the calls in progress, the counter and the last caller.
+
+        The file is ours, but may be damaged or edited by hand, or written by
+        a newer version: what does not check out is left out, never trusted.
+        """
         try:
-            self.calls = {
-                leg.call_id: leg for leg in map(_leg_from_storage, stored["calls"])
-            }
-            self.missed_calls = stored["missed_calls"]
-            if (last := stored["last_caller"]) is not None:
-                self.last_caller = LastCaller(
-                    call_id=last["call_id"],
-                    number=last["number"],
-                    time=dt_util.parse_datetime(last["time"]) or dt_util.utcnow(),
-                    answered=last["answered"],
-                    duration=last["duration"],
-                )
-        except KeyError, TypeError, ValueError:
-            LOGGER.warning("Ignoring unreadable saved calls of %s", self.extension)
-            self.calls = {}
-        for leg in self.calls.values():
-            self._describe_parties(leg)
+            stored: Any = await self._store.async_load()
+        except (HomeAssistantError, NotImplementedError, ValueError) as err:
+            LOGGER.warning(
+                "Ignoring the saved calls of extension %s: %s", self.extension, err
+            )
+            return
+        if not isinstance(stored, dict):
+            return
+        calls = stored.get("calls")
+        for item in calls[-MAX_CALLS:] if isinstance(calls, list) else ():
+            if (leg := _leg_from_storage(item)) is not None:
+                self._describe_parties(leg)
+                self.calls[leg.call_id] = leg
+        missed = stored.get("missed_calls")
+        if isinstance(missed, int) and not isinstance(missed, bool) and missed >= 0:
+            self.missed_calls = missed
+        self.last_caller = _last_caller_from_storage(stored.get("last_caller"))
         self._calls_changed()
 
     @callback
@@ -481,7 +490,7 @@ class MangoCoordinator:
         time = event.timestamp or now
         # Staleness is judged by our own clock, which the service's may not
         # match; a replayed event is as old as the service says.
-        received = time if replayed else now
+        received = min(time, now) if replayed else now
         leg = self.calls.get(event.call_id)
         topics = {Topic.CALLS}
         event_types: list[str] = []
@@ -768,28 +777,89 @@ def _leg_to_storage(leg: CallLeg) -> _StoredLeg:
     }
 
 
-def _leg_from_storage(stored: _StoredLeg) -> CallLeg:
-    def time(text: str) -> datetime:
-        if (parsed := dt_util.parse_datetime(text)) is None:
-            raise ValueError(text)
-        return parsed
+class _UnreadableError(Exception):
+    """A saved value that does not check out."""
 
-    return CallLeg(
-        call_id=stored["call_id"],
-        entry_id=stored["entry_id"],
-        direction=Direction(stored["direction"]),
-        incoming=stored["incoming"],
-        state=CallState(stored["state"]),
-        caller=Party(extension=stored["caller"][0], number=stored["caller"][1]),
-        callee=Party(extension=stored["callee"][0], number=stored["callee"][1]),
-        line_number=stored["line_number"],
-        started_at=time(stored["started_at"]),
-        answered_at=None
-        if stored["answered_at"] is None
-        else time(stored["answered_at"]),
-        updated_at=time(stored["updated_at"]),
-        seq=stored["seq"],
+
+def _saved_text(value: Any, valid: Validator = ID, *, optional: bool = True) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not valid(value):
+        raise _UnreadableError
+    return value
+
+
+def _saved_integer(value: Any, minimum: int = INT64_MIN) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or not minimum <= value <= INT64_MAX:
+        raise _UnreadableError
+    return value
+
+
+def _saved_time(value: Any) -> datetime:
+    parsed = dt_util.parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        raise _UnreadableError
+    return parsed
+
+
+def _saved_flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _UnreadableError
+    return value
+
+
+def _saved_party(value: Any) -> Party:
+    if not isinstance(value, list) or len(value) != 2:
+        raise _UnreadableError
+    return Party(
+        extension=_saved_text(value[0], EXTENSION), number=_saved_text(value[1], NUMBER)
     )
+
+
+def _saved_mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _UnreadableError
+    return value
+
+
+def _leg_from_storage(value: Any) -> CallLeg | None:
+    try:
+        stored = _saved_mapping(value)
+        answered_at = stored.get("answered_at")
+        return CallLeg(
+            call_id=_saved_text(stored.get("call_id"), optional=False),
+            entry_id=_saved_text(stored.get("entry_id")),
+            direction=Direction(str(stored.get("direction"))),
+            incoming=_saved_flag(stored.get("incoming")),
+            state=CallState(str(stored.get("state"))),
+            caller=_saved_party(stored.get("caller")),
+            callee=_saved_party(stored.get("callee")),
+            line_number=_saved_text(stored.get("line_number"), NUMBER),
+            started_at=_saved_time(stored.get("started_at")),
+            answered_at=None if answered_at is None else _saved_time(answered_at),
+            updated_at=_saved_time(stored.get("updated_at")),
+            # A damaged seq costs only the check against stale messages.
+            seq=seq if type(seq := stored.get("seq")) is int else None,
+        )
+    except _UnreadableError, ValueError:
+        LOGGER.debug("Ignoring an unreadable saved call")
+        return None
+
+
+def _last_caller_from_storage(value: Any) -> LastCaller | None:
+    try:
+        stored = _saved_mapping(value)
+        return LastCaller(
+            call_id=_saved_text(stored.get("call_id"), optional=False),
+            number=_saved_text(stored.get("number"), NUMBER),
+            time=_saved_time(stored.get("time")),
+            answered=_saved_flag(stored.get("answered")),
+            duration=_saved_integer(stored.get("duration"), minimum=0),
+        )
+    except _UnreadableError:
+        return None
 
 
 def _isoformat(time: datetime | None) -> str | None:

@@ -13,7 +13,7 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .api.redact import redact_message, redact_raw
+from .api.redact import redact_free_text, redact_message, redact_raw
 from .const import (
     ATTR_CALLEE_NUMBER,
     ATTR_CALLER_NUMBER,
@@ -67,7 +67,9 @@ async def async_get_config_entry_diagnostics(
                 "handler_errors": stats.handler_errors,
                 "reconnects": stats.reconnects,
                 "unexpected_errors": stats.unexpected_errors,
-                "last_error": redact_message(stats.last_error, secrets),
+                "last_error": None
+                if stats.last_error is None
+                else redact_free_text(stats.last_error, secrets),
                 "last_error_at": None
                 if stats.last_error_at is None
                 else stats.last_error_at.isoformat(),

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+import aiohttp
 import pytest
 
 from custom_components.mango_office.api import (
@@ -15,7 +16,7 @@ from custom_components.mango_office.api import (
 )
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, Recorder, StartChannel, call_message
+from .conftest import EXTENSION, TOKEN, Recorder, StartChannel, call_message
 
 
 def test_defaults_are_pinned() -> None:
@@ -36,48 +37,77 @@ def test_parser_raises_only_its_own_error(frame: str | bytes) -> None:
         parse_frame(frame)
 
 
+class FlakyClient(MangoClient):
+    """A client with a bug that strikes its first requests for a channel."""
+
+    failures = 2
+
+    async def get_channel(self, extension: str) -> str:
+        """Fail with something no MangoError covers, then work."""
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("a bug")
+        return await super().get_channel(extension)
+
+
 async def test_an_unexpected_error_is_logged_once_and_survived(
-    client: MangoClient,
+    session: aiohttp.ClientSession,
     simulator: MangoSimulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Whatever goes wrong inside run(), it reconnects; the first time with a traceback."""
     simulator.provision(EXTENSION)
     recorder = Recorder()
-    failures = 2
-
-    def on_state(state: ChannelState) -> None:
-        nonlocal failures
-        recorder.on_state(state)
-        if state is ChannelState.CONNECTED and failures:
-            failures -= 1
-            raise RuntimeError("a bug")
-
     channel = MangoChannel(
-        client,
+        FlakyClient(session, TOKEN, base_url=simulator.base_url),
         EXTENSION,
         on_event=recorder.on_event,
-        on_state=on_state,
+        on_state=recorder.on_state,
         retry_minimum=0.01,
         retry_maximum=0.02,
     )
     task = asyncio.create_task(channel.run())
     try:
-        await recorder.wait_for(
-            lambda: recorder.states.count(ChannelState.CONNECTED) >= 3
-        )
+        await recorder.wait_state(ChannelState.CONNECTED)
         await simulator.push(EXTENSION, call_message("after"))
         await recorder.wait_events(1)
     finally:
         await channel.close()
     assert task.done()
     assert recorder.call_ids() == ["after"]
-    assert ChannelState.DISCONNECTED in recorder.states
+    assert recorder.states.count(ChannelState.DISCONNECTED) == 2
     errors = [r for r in caplog.records if "Unexpected error" in r.getMessage()]
     assert [r.levelno for r in errors] == [logging.ERROR, logging.DEBUG]
     assert errors[0].exc_info is not None
     assert channel.stats.unexpected_errors == 2
     assert channel.stats.last_error == "RuntimeError: a bug"
+
+
+async def test_a_failing_state_handler_costs_nothing(
+    client: MangoClient, simulator: MangoSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error in the caller's state handler is logged; the channel stays live."""
+    simulator.provision(EXTENSION)
+    recorder = Recorder()
+
+    def on_state(state: ChannelState) -> None:
+        recorder.on_state(state)
+        raise ValueError("handler bug")
+
+    channel = MangoChannel(
+        client, EXTENSION, on_event=recorder.on_event, on_state=on_state
+    )
+    task = asyncio.create_task(channel.run())
+    try:
+        await recorder.wait_state(ChannelState.CONNECTED)
+        await simulator.push(EXTENSION, call_message("after"))
+        await recorder.wait_events(1)
+    finally:
+        await channel.close()
+    assert task.done()
+    assert ChannelState.DISCONNECTED not in recorder.states
+    assert channel.stats.handler_errors == 3  # connecting, connected, closed
+    assert "Error handling state" in caplog.text
 
 
 async def test_run_cancelled_from_outside_stays_cancelled(

@@ -13,6 +13,7 @@ from .errors import (
     MangoError,
     MangoProtocolError,
 )
+from .fields import EXTENSION, ID, INT64_MAX, INT64_MIN, NUMBER, Validator
 from .models import (
     CallEvent,
     CallState,
@@ -29,6 +30,11 @@ from .wire import DEFAULT_BASE_URL
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "EXTENSION",
+    "ID",
+    "INT64_MAX",
+    "INT64_MIN",
+    "NUMBER",
     "CallEvent",
     "CallState",
     "ChannelState",
@@ -47,6 +53,7 @@ __all__ = [
     "RecordEvent",
     "RouteResultEvent",
     "TransferMethod",
+    "Validator",
     "parse_frame",
     "parse_message",
 ]

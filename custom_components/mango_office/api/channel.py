@@ -30,7 +30,7 @@ from .models import (
     RouteResultEvent,
     parse_message,
 )
-from .redact import redact_urls
+from .redact import redact_message
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ CLOSE_TIMEOUT: Final = 5.0
 REGISTER_GRACE: Final = 1.0
 # Enough message ids to cover the overlap of a reconnect many times over.
 RECENT_MESSAGES: Final = 4096
+# Missed events: how many batches one drain takes at most (a million
+# events at the default LIMIT), and how often it lets Home Assistant run.
+MAX_MISSED_BATCHES: Final = 10_000
+YIELD_EVERY: Final = 100
 # Raw frames kept for diagnostics, and how much of each.
 RECENT_FRAMES: Final = 20
 RECENT_FRAME_LENGTH: Final = 2000
@@ -151,6 +155,7 @@ class MangoChannel:
         self._activity = 0
         self._delivered: OrderedDict[Hashable, None] = OrderedDict()
         self._last_seq: OrderedDict[str, int] = OrderedDict()
+        self._last_message: OrderedDict[str, Hashable] = OrderedDict()
         self._warned_about_bad_message = False
 
     def __repr__(self) -> str:
@@ -316,10 +321,24 @@ class MangoChannel:
 
     async def _deliver_missed_events(self) -> None:
         batch, self._first_batch = self._first_batch, None
+        batches = 0
         while batch is not None:
-            for message in batch.messages:
+            delivered = self.stats.delivered
+            for number, message in enumerate(batch.messages, start=1):
                 self._deliver(message, replayed=True)
-            if not batch.more or self._channel_url is None or self._closing.is_set():
+                if not number % YIELD_EVERY:
+                    # A batch far past LIMIT must not hold up Home Assistant.
+                    await asyncio.sleep(0)
+            batches += 1
+            if (
+                not batch.more
+                or self._channel_url is None
+                or self._closing.is_set()
+                # A service that hands out nothing new, or never stops,
+                # must not keep the extension offline.
+                or self.stats.delivered == delivered
+                or batches >= MAX_MISSED_BATCHES
+            ):
                 return
             batch = await self._register(self._channel_url)
 
@@ -452,7 +471,7 @@ class MangoChannel:
                 "Skipped message for extension %s (%s): %s",
                 self.extension,
                 detail,
-                redact_urls(repr(message)[:500]),
+                repr(redact_message(message))[:500],
             )
 
     def _is_new(self, event: PushEvent) -> bool:
@@ -472,8 +491,18 @@ class MangoChannel:
                 if len(self._last_seq) > RECENT_MESSAGES:
                     self._last_seq.popitem(last=False)
                 return True
-            case CallEvent():
-                key = ("call", event.call_id, event.state, event.timestamp)
+            case CallEvent(call_id=call_id):
+                # Without seq only a repeat of the call's previous message
+                # tells a duplicate: a call may well talk again after a hold.
+                key = (event.state, event.timestamp, event.disconnect_reason)
+                if self._last_message.get(call_id) == key:
+                    self.stats.duplicates_dropped += 1
+                    return False
+                self._last_message[call_id] = key
+                self._last_message.move_to_end(call_id)
+                if len(self._last_message) > RECENT_MESSAGES:
+                    self._last_message.popitem(last=False)
+                return True
             case RecordEvent():
                 key = ("record", event.record_id, event.status)
             case IvrEvent():
@@ -503,4 +532,11 @@ class MangoChannel:
             return
         self.state = state
         if self._on_state is not None:
-            self._on_state(state)
+            try:
+                self._on_state(state)
+            except Exception:
+                # As with events: a bug in a handler must not cost the connection.
+                self.stats.handler_errors += 1
+                _LOGGER.exception(
+                    "Error handling state %s of extension %s", state, self.extension
+                )

@@ -27,6 +27,8 @@ DEFAULT_MISSED_EVENTS_LIMIT: Final = 100
 # Requests and answers kept for diagnostics, and how much of each answer.
 RECENT_EXCHANGES: Final = 20
 RECENT_BODY_LENGTH: Final = 2000
+# Far more than a batch of missed events takes; a bigger answer is refused.
+MAX_ANSWER_SIZE: Final = 4 * 1024 * 1024
 
 
 class TransferMethod(StrEnum):
@@ -222,7 +224,7 @@ class MangoClient:
                 ),
             ) as response:
                 status = response.status
-                body = await response.read()
+                body = await _read_at_most(response, MAX_ANSWER_SIZE + 1)
         except TimeoutError as err:
             exchange["error"] = "timeout"
             raise MangoConnectionError(f"{path} timed out") from err
@@ -232,14 +234,21 @@ class MangoClient:
         exchange["status"] = status
         exchange["response"] = body[:RECENT_BODY_LENGTH].decode(errors="replace")
 
-        if status in wire.AUTH_HTTP_STATUSES:
-            raise MangoAuthError(f"{path} was refused: the token was rejected")
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise MangoConnectionError(f"{path} failed on the server: HTTP {status}")
+        if len(body) > MAX_ANSWER_SIZE:
+            raise MangoProtocolError(
+                f"{path} answered more than {MAX_ANSWER_SIZE} bytes"
+            )
         try:
             payload = decode_json(body)
         except MangoProtocolError:
             payload = None
+        if status in wire.AUTH_HTTP_STATUSES:
+            if payload is None:
+                # A proxy's or a rate limiter's page, not the service's word.
+                raise MangoConnectionError(f"{path} was refused: HTTP {status}")
+            raise MangoAuthError(f"{path} was refused: the token was rejected")
         if not isinstance(payload, Mapping):
             raise MangoProtocolError(
                 f"{path} answered HTTP {status} without a JSON object"
@@ -252,6 +261,16 @@ class MangoClient:
         if code not in success_codes:
             raise MangoApiError(code, _result_message(fields))
         return fields
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, size: int) -> bytes:
+    """Read an answer, stopping once it is longer than size."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) >= size:
+            break
+    return bytes(body)
 
 
 def _result_code(payload: Fields) -> int:

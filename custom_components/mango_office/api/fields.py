@@ -16,6 +16,9 @@ from typing import Any, Final
 from . import wire
 from .errors import MangoProtocolError
 
+# Unix times a call can have: 2001 to 2286.
+PLAUSIBLE_TIME_MIN: Final = 10**9
+PLAUSIBLE_TIME_MAX: Final = 10**10
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 
@@ -35,7 +38,12 @@ MAX_MESSAGE_LENGTH: Final = 255
 type Validator = Callable[[str], object]
 """Tells whether a text is plausible for its field."""
 
-ID: Final[Validator] = _ID.fullmatch
+
+def ID(text: str) -> bool:  # noqa: N802 - a validator, named like the others
+    """Whether a text is plausible as an id: printable, no spaces, not too long."""
+    return _ID.fullmatch(text) is not None and text.isprintable()
+
+
 WORD: Final[Validator] = _WORD.fullmatch
 ROUTE: Final[Validator] = _ROUTE.fullmatch
 EXTENSION: Final[Validator] = _EXTENSION.fullmatch
@@ -43,7 +51,8 @@ NUMBER: Final[Validator] = _NUMBER.fullmatch
 LINK: Final[Validator] = _URL.fullmatch
 
 
-def _fold(key: str) -> str:
+def fold(key: str) -> str:
+    """Return a field name as the lenient parser compares it."""
     return key.replace("_", "").replace("-", "").lower()
 
 
@@ -54,7 +63,7 @@ _CANONICAL: Final = frozenset(
     for name, value in vars(wire).items()
     if name.startswith(("FIELD_", "KEY_")) and isinstance(value, str)
 )
-_FOLDED: Final = {name: _fold(name) for name in _CANONICAL}
+_FOLDED: Final = {name: fold(name) for name in _CANONICAL}
 
 
 def decode_json(text: str | bytes) -> Any:
@@ -83,7 +92,7 @@ class Fields:
             self._folded = False
         else:
             self._values = {
-                _fold(key): value
+                fold(key): value
                 for key, value in values.items()
                 if isinstance(key, str)
             }
@@ -92,7 +101,7 @@ class Fields:
     def get(self, name: str) -> Any:
         """Return a field as it came, None when absent or empty."""
         if self._folded:
-            value = self._values.get(_FOLDED.get(name) or _fold(name))
+            value = self._values.get(_FOLDED.get(name) or fold(name))
         else:
             value = self._values.get(name)
         # Some services send "" or null for a field they have nothing for.
@@ -170,7 +179,11 @@ class Fields:
         raise MangoProtocolError(f"{name} is not a boolean")
 
     def timestamp(self, name: str) -> datetime | None:
-        """Return a unix time field as an aware UTC datetime."""
+        """Return a unix time field as an aware UTC datetime.
+
+        A time outside 2001 to 2286 (milliseconds, say) is dropped: the
+        message is still good without it.
+        """
         value = self.get(name)
         if value is None:
             return None
@@ -181,10 +194,9 @@ class Fields:
                 raise MangoProtocolError(f"{name} is not a unix time") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise MangoProtocolError(f"{name} is not a unix time")
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError) as err:
-            raise MangoProtocolError(f"{name} is out of range") from err
+        if not PLAUSIBLE_TIME_MIN <= value < PLAUSIBLE_TIME_MAX:  # also NaN
+            return None
+        return datetime.fromtimestamp(value, UTC)
 
     def mapping(self, name: str) -> Mapping[Any, Any] | None:
         """Return a field that holds an object."""

@@ -20,6 +20,8 @@ from .fields import (
     INT64_MIN,
     LINK,
     NUMBER,
+    PLAUSIBLE_TIME_MAX,
+    PLAUSIBLE_TIME_MIN,
     ROUTE,
     WORD,
     Fields,
@@ -259,8 +261,7 @@ def _parse_route_result(data: Fields) -> RouteResultEvent:
 _UNSET: Final = object()
 _NO_PARTY_VALUES: Final = (None, _UNSET)
 _INT64: Final = range(INT64_MIN, INT64_MAX + 1)
-# Unix times a call can have: 2001 to 2286.
-_PLAUSIBLE_TIMES: Final = range(10**9, 10**10)
+_PLAUSIBLE_TIMES: Final = range(PLAUSIBLE_TIME_MIN, PLAUSIBLE_TIME_MAX)
 
 
 def _parse_call_fast(data: dict[str, Any]) -> CallEvent | None:

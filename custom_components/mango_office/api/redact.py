@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from . import wire
 from .errors import MangoProtocolError
-from .fields import decode_json
+from .fields import decode_json, fold
 
 REDACTED: Final = "**REDACTED**"
 
@@ -19,7 +19,7 @@ _DIGITS: Final = re.compile(r"\+?\d(?:[\s()\-.]?\d){4,}")
 # Fields (of messages and requests) that hold phone numbers or URLs (the
 # websocket's URL is the channel's secret; a recording's grants access), folded.
 _REDACTED_FIELDS: Final = frozenset(
-    name.replace("_", "").lower()
+    fold(name)
     for name in (
         wire.FIELD_NUMBER,
         wire.FIELD_LINE_NUMBER,
@@ -32,6 +32,7 @@ _REDACTED_FIELDS: Final = frozenset(
         wire.KEY_URL,
     )
 )
+_FREE_TEXT_FIELDS: Final = frozenset({fold(wire.FIELD_MESSAGE), fold(wire.KEY_MESSAGE)})
 _DEPTH: Final = 16
 
 
@@ -48,14 +49,7 @@ def redact_message(value: Any, secrets: tuple[str, ...] = (), depth: int = 0) ->
     if depth > _DEPTH:
         return REDACTED
     if isinstance(value, Mapping):
-        return {
-            key: REDACTED
-            if isinstance(key, str)
-            and key.replace("_", "").lower() in _REDACTED_FIELDS
-            and isinstance(value[key], str | int)
-            else redact_message(value[key], secrets, depth + 1)
-            for key in value
-        }
+        return {key: _redact_field(key, value[key], secrets, depth) for key in value}
     if isinstance(value, list):
         return [redact_message(item, secrets, depth + 1) for item in value]
     if isinstance(value, str):
@@ -66,11 +60,28 @@ def redact_message(value: Any, secrets: tuple[str, ...] = (), depth: int = 0) ->
     return value
 
 
+def _redact_field(key: Any, value: Any, secrets: tuple[str, ...], depth: int) -> Any:
+    folded = fold(key) if isinstance(key, str) else None
+    if folded in _REDACTED_FIELDS and isinstance(value, str | int):
+        return REDACTED
+    if folded in _FREE_TEXT_FIELDS and isinstance(value, str):
+        # People's words: the service may echo a number in them.
+        return redact_free_text(value, secrets)
+    return redact_message(value, secrets, depth + 1)
+
+
 def redact_raw(text: str | bytes, secrets: tuple[str, ...] = ()) -> Any:
     """Redact a raw frame or answer: as JSON where it is, as text where not."""
     try:
         return redact_message(decode_json(text), secrets)
     except MangoProtocolError:
-        if isinstance(text, bytes):
-            text = text.decode(errors="replace")
-        return _DIGITS.sub(REDACTED, redact_message(text, secrets))
+        return redact_free_text(text, secrets)
+
+
+def redact_free_text(text: str | bytes, secrets: tuple[str, ...] = ()) -> str:
+    """Redact text of no known shape (a cut frame, an error message)."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    # JSON may write a URL's slashes escaped ("https:\/\/..."), as PHP does.
+    text = text.replace("\\/", "/")
+    return str(_DIGITS.sub(REDACTED, redact_message(text, secrets)))
