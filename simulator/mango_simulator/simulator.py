@@ -211,7 +211,7 @@ class MangoSimulator(Telephony):
         self._sessions: dict[str, _Session] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[str]] = {}
-        # Outages by path: until when (monotonic), and the modes taken in turn.
+        # Outages by path: until when (by the clock), and the modes taken in turn.
         self._outages: dict[str, tuple[float, Iterator[str]]] = {}
         self._refuse_until = 0.0
         self._stalled = False
@@ -528,7 +528,7 @@ class MangoSimulator(Telephony):
     def fail_for(
         self, path: str, seconds: float, modes: str | Iterable[str] = "500"
     ) -> None:
-        """Make every request to `path` fail for `seconds` (0 ends the outage).
+        """Make every request to `path` fail for `seconds` of the clock (0 ends it).
 
         With several modes the failing requests take them in turn (e.g.
         ["500", "timeout"]). Requests queued by fail_next fail first.
@@ -539,7 +539,7 @@ class MangoSimulator(Telephony):
         if seconds <= 0:
             self._outages.pop(path, None)
             return
-        self._outages[path] = (time.monotonic() + seconds, itertools.cycle(modes))
+        self._outages[path] = (self._clock() + seconds, itertools.cycle(modes))
 
     async def send_malformed(self, extension: str) -> None:
         """Send a frame that is not JSON to the user's websocket."""
@@ -631,7 +631,7 @@ class MangoSimulator(Telephony):
         if (outage := self._outages.get(path)) is None:
             return None
         until, cycle = outage
-        if time.monotonic() >= until:
+        if self._clock() >= until:
             del self._outages[path]
             return None
         return next(cycle)

@@ -7,7 +7,7 @@ import pytest
 
 from mango_simulator import MangoSimulator
 
-from .conftest import TOKEN, Client, eventually, nothing_more, receive
+from .conftest import TOKEN, Client, FakeClock, eventually, nothing_more, receive
 
 CALL = {"routeKey": "/call", "data": {"call_id": "c1", "seq": 1}}
 
@@ -138,11 +138,15 @@ async def test_fail_for_fails_every_request_until_it_ends(
     assert (await client.get("session/ping"))[0] == 200
 
 
-async def test_fail_for_ends_by_itself(client: Client, sim: MangoSimulator) -> None:
-    """Once its seconds have passed, the path answers again."""
-    sim.fail_for("session/ping", 0.05)
+async def test_fail_for_ends_by_itself(
+    client: Client, sim: MangoSimulator, clock: FakeClock
+) -> None:
+    """Once its seconds have passed on the simulator's clock, the path answers again."""
+    sim.fail_for("session/ping", 60)
     assert (await client.get("session/ping"))[0] == 500
-    await asyncio.sleep(0.06)
+    clock.advance(59)
+    assert (await client.get("session/ping"))[0] == 500
+    clock.advance(1)
     assert (await client.get("session/ping"))[0] == 200
     assert (await client.get("session/ping"))[0] == 200
 
