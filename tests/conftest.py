@@ -174,6 +174,49 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None]:
         pytest.fail("The token leaked:\n" + "\n".join(watch.leaks[:10]))
 
 
+FAULT_TABLE = pytest.StashKey[list[dict[str, Any]]]()
+"""Rows of the fault matrix (tests/test_fault_matrix.py), one a case."""
+
+
+@pytest.fixture
+def fault_table(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    """The session's fault-matrix rows, printed at the end of the run."""
+    return request.config.stash.setdefault(FAULT_TABLE, [])
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print the fault matrix, and keep it in .pytest_cache/d/mango_office/fault_matrix.md."""
+    if not (rows := config.stash.get(FAULT_TABLE, [])):
+        return
+    outcomes = {
+        report.nodeid: outcome
+        for outcome in ("passed", "failed", "xfailed", "xpassed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "call") == "call"
+    }
+    columns = [key for key in rows[0] if key != "nodeid"]
+    lines = [
+        "| " + " | ".join([*columns, "outcome"]) + " |",
+        "|" + " --- |" * (len(columns) + 1),
+        *(
+            "| "
+            + " | ".join(
+                [*(str(row[key]) for key in columns), outcomes.get(row["nodeid"], "?")]
+            )
+            + " |"
+            for row in rows
+        ),
+    ]
+    terminalreporter.write_sep("-", "fault matrix")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if config.cache is not None:
+        table = config.cache.mkdir("mango_office") / "fault_matrix.md"
+        table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 @pytest.fixture
 def entity_registry_enabled_by_default() -> Generator[None]:
     """Enable the entities that are disabled by default, as HA core's fixture does."""
@@ -237,10 +280,15 @@ async def wait_until(condition: Callable[[], object], seconds: float = 5.0) -> N
             await asyncio.sleep(0.01)
 
 
-async def wait_connected(hass: HomeAssistant, connected: bool = True) -> None:
+async def wait_connected(
+    hass: HomeAssistant, connected: bool = True, seconds: float = 5.0
+) -> None:
     """Wait until extension 101's connection sensor says so."""
     await wait_for_state(
-        hass, "binary_sensor.extension_101_connection", "on" if connected else "off"
+        hass,
+        "binary_sensor.extension_101_connection",
+        "on" if connected else "off",
+        seconds,
     )
 
 
