@@ -1,6 +1,6 @@
 """Bus events and event entities: calls, recordings, IVR calls and route results."""
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -169,10 +169,12 @@ async def test_replayed_news_that_is_still_news(
     shown: list[str] = []
     hass.bus.async_listen(
         "state_changed",
-        lambda event: (
-            shown.append(event.data["new_state"].attributes.get("event_type"))
-            if event.data["entity_id"] == CALL_EVENT
-            else None
+        callback(
+            lambda event: (
+                shown.append(event.data["new_state"].attributes.get("event_type"))
+                if event.data["entity_id"] == CALL_EVENT
+                else None
+            )
         ),
     )
 

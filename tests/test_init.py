@@ -5,10 +5,13 @@ import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from custom_components.mango_office.const import DOMAIN
 from mango_simulator import MangoSimulator
@@ -142,7 +145,7 @@ async def test_connection_lost_and_back(
     back = [
         r for r in caplog.records if "connected to MANGO OFFICE again" in r.getMessage()
     ]
-    assert [r.levelno for r in lost] == [logging.WARNING]
+    assert [r.levelno for r in lost] == [logging.INFO]
     assert [r.levelno for r in back] == [logging.INFO]
     # Several refused attempts in between, none of them logged above debug.
     assert len(simulator.requests_to("channel")) > 2
@@ -176,15 +179,16 @@ async def test_missed_events_while_away_are_replayed(
     shown: list[str] = []
     hass.bus.async_listen(
         "state_changed",
-        lambda event: (
-            shown.append(event.data["new_state"].state)
-            if event.data["entity_id"] == "sensor.extension_101_call_state"
-            and event.data["new_state"] is not None
-            else None
+        callback(
+            lambda event: (
+                shown.append(event.data["new_state"].state)
+                if event.data["entity_id"] == "sensor.extension_101_call_state"
+                and event.data["new_state"] is not None
+                else None
+            )
         ),
     )
-    calls = []
-    hass.bus.async_listen("mango_office_call", calls.append)
+    calls = async_capture_events(hass, "mango_office_call")
 
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await wait_connected(hass)

@@ -12,6 +12,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
     mock_restore_cache,
     mock_restore_cache_with_extra_data,
@@ -103,8 +104,7 @@ async def test_group_call_answered_elsewhere_is_not_missed(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """When another member of the group answers, this extension missed nothing."""
-    calls = []
-    hass.bus.async_listen("mango_office_call", calls.append)
+    calls = async_capture_events(hass, "mango_office_call")
     await simulator.group_answered_elsewhere(EXTENSION, answered_by="102")
     await hass.async_block_till_done()
 
@@ -274,8 +274,7 @@ async def test_call_first_seen_at_its_end_is_not_missed(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """A call that began before a reload may have been answered: it only ends."""
-    calls = []
-    hass.bus.async_listen("mango_office_call", calls.append)
+    calls = async_capture_events(hass, "mango_office_call")
     await push_call(simulator, "earlier", 40, "DISCONNECTED", disconnect_reason=1100)
     await push_call(simulator, "next", 1, "APPEARED")
     await wait_for_state(hass, CALL_STATE, "ringing")

@@ -9,6 +9,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import (
@@ -19,7 +20,13 @@ from .api import (
     MangoError,
 )
 from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN
-from .coordinator import MangoConfigEntry, MangoCoordinator
+from .coordinator import (
+    STORAGE_VERSION,
+    MangoConfigEntry,
+    MangoCoordinator,
+    StoredData,
+    storage_key,
+)
 from .entity import device_info
 from .services import async_setup_services
 
@@ -54,6 +61,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
                 stale.id, remove_config_entry_id=entry.entry_id
             )
     coordinator = MangoCoordinator(hass, entry, client, device.id)
+    await coordinator.async_load()
     try:
         # Provisioning again is harmless, and brings back an extension the
         # account's administrator removed from the integration.
@@ -77,28 +85,32 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
         ) from err
     entry.runtime_data = coordinator
 
-    async def _async_close_channel(_: Event | None = None) -> None:
+    async def _async_shutdown(_: Event | None = None) -> None:
         # Unregistering tells the service to keep the events as missed.
-        await coordinator.channel.close()
+        await coordinator.async_shutdown()
 
-    entry.async_on_unload(_async_close_channel)
+    entry.async_on_unload(_async_shutdown)
     entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_close_channel)
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_shutdown)
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Started after the entities exist, so that none of the missed events
     # it delivers first goes uncounted.
-    entry.async_create_background_task(
-        hass, coordinator.channel.run(), name=f"{entry.title} push channel"
-    )
+    coordinator.async_start()
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bool:
-    """Unload an extension; closing its channel unregisters it."""
+    """Unload an extension: close its channel first, so that what it still holds shows."""
+    await entry.runtime_data.async_shutdown()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
+    """Forget the calls saved for a removed entry."""
+    await Store[StoredData](hass, STORAGE_VERSION, storage_key(entry)).async_remove()
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:

@@ -43,8 +43,7 @@ class MangoConnectionSensor(MangoEntity, BinarySensorEntity):
         """Stay available, to say that the rest is not."""
         return True
 
-    @property
     @override
-    def is_on(self) -> bool:
-        """Whether events arrive as they happen."""
-        return self.coordinator.connected
+    def _refresh(self) -> object:
+        self._attr_is_on = self.coordinator.connected
+        return self._attr_is_on

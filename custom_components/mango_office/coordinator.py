@@ -1,16 +1,22 @@
-"""Turns the push channel of one extension into call state, events and availability."""
+"""Turns the push channel of one extension into call state, events and availability.
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+The path of a message: the channel (api/) parses and de-duplicates it; the
+coordinator here keeps the legs of the calls in progress, fires the bus
+event and tells exactly the entities whose state it changed; each entity
+writes only when what it shows is different.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, override
+from enum import Enum, auto
+from typing import Any, Final, TypedDict
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.signal_type import SignalType
 
 from .api import (
     CallEvent,
@@ -26,6 +32,7 @@ from .api import (
     RouteResultEvent,
 )
 from .const import (
+    ATTR_ANSWERED_AT,
     ATTR_CALL_ID,
     ATTR_CALLEE_NAME,
     ATTR_CALLEE_NUMBER,
@@ -42,6 +49,7 @@ from .const import (
     ATTR_REPLAYED,
     ATTR_REQUEST_ID,
     ATTR_RESULT,
+    ATTR_STARTED_AT,
     ATTR_STATE,
     ATTR_STATUS,
     ATTR_TIME,
@@ -91,13 +99,34 @@ _IMPORTANCE: Final = {
     STATE_DIALING: 1,
 }
 
-# The periodic refresh only prunes calls whose end was lost; it sends nothing.
+# Calls whose end was lost are forgotten this often; nothing is sent.
 PRUNE_INTERVAL: Final = timedelta(minutes=1)
+# More legs than any one extension takes part in at once: a flood of junk
+# that never ends its calls cannot grow the memory without bound.
+MAX_CALLS: Final = 64
+# The calls in progress are saved this long after they change (and always
+# when the entry unloads or Home Assistant stops).
+SAVE_DELAY: Final = 10.0
+STORAGE_VERSION: Final = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+class Topic(Enum):
+    """What changed, so that only the entities that show it write their state."""
+
+    CALLS = auto()
+    LAST_CALLER = auto()
+    MISSED_CALLS = auto()
+    CONNECTION = auto()
+    """Every entity: its availability follows the connection."""
+
+
+@dataclass(slots=True, kw_only=True)
 class CallLeg:
-    """One leg of a call the extension takes part in, as far as it has got."""
+    """One leg of a call the extension takes part in, as far as it has got.
+
+    The numbers and phonebook names of both ends are worked out once, when
+    the leg learns them, not on every message.
+    """
 
     call_id: str
     entry_id: str | None
@@ -107,11 +136,17 @@ class CallLeg:
     state: CallState
     caller: Party
     callee: Party
+    caller_number: str | None = None
+    caller_name: str | None = None
+    callee_number: str | None = None
+    callee_name: str | None = None
     line_number: str | None
     started_at: datetime
     answered_at: datetime | None
     updated_at: datetime
-    seq: int
+    seq: int | None
+    shown: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """What the call_state sensor shows of the leg; None when it must be worked out again."""
 
     @property
     def call_state(self) -> str:
@@ -121,6 +156,23 @@ class CallLeg:
         if self.state is CallState.ON_HOLD:
             return STATE_ON_HOLD
         return STATE_RINGING if self.incoming else STATE_DIALING
+
+    def attributes(self) -> dict[str, Any]:
+        """What the call_state sensor shows of the leg, worked out once per change."""
+        if self.shown is None:
+            self.shown = {
+                ATTR_CALL_ID: self.call_id,
+                ATTR_ENTRY_ID: self.entry_id,
+                ATTR_DIRECTION: self.direction.value,
+                ATTR_CALLER_NUMBER: self.caller_number,
+                ATTR_CALLER_NAME: self.caller_name,
+                ATTR_CALLEE_NUMBER: self.callee_number,
+                ATTR_CALLEE_NAME: self.callee_name,
+                ATTR_LINE_NUMBER: self.line_number,
+                ATTR_STARTED_AT: self.started_at.isoformat(),
+                ATTR_ANSWERED_AT: _isoformat(self.answered_at),
+            }
+        return self.shown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,31 +187,8 @@ class LastCaller:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExtensionData:
-    """What the extension's entities show."""
-
-    calls: Mapping[str, CallLeg]
-    """Legs still going on, by call id."""
-    last_caller: LastCaller | None
-
-    @property
-    def current_call(self) -> CallLeg | None:
-        """The leg that matters most now: talking, then on hold, then ringing or dialing."""
-        return max(
-            self.calls.values(),
-            key=lambda leg: (_IMPORTANCE[leg.call_state], leg.updated_at, leg.seq),
-            default=None,
-        )
-
-    @property
-    def call_state(self) -> str:
-        """The state of the call_state sensor."""
-        return STATE_IDLE if (call := self.current_call) is None else call.call_state
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class MangoNotification:
-    """Something that happened, for the event entities and the missed-calls counter."""
+    """Something that happened, for the event entities."""
 
     kind: str
     """The bus event it also went out as (EVENT_CALL, ...)."""
@@ -169,23 +198,53 @@ class MangoNotification:
     replayed: bool
 
 
-def notification_signal(entry: ConfigEntry) -> SignalType[MangoNotification]:
-    """Return the dispatcher signal an entry's notifications go out on."""
-    return SignalType(f"{DOMAIN}_{entry.entry_id}_notification")
+class _StoredLeg(TypedDict):
+    call_id: str
+    entry_id: str | None
+    direction: str
+    incoming: bool
+    state: str
+    caller: list[str | None]
+    callee: list[str | None]
+    line_number: str | None
+    started_at: str
+    answered_at: str | None
+    updated_at: str
+    seq: int | None
 
 
-class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
+class _StoredLastCaller(TypedDict):
+    call_id: str
+    number: str | None
+    time: str
+    answered: bool
+    duration: int | None
+
+
+class StoredData(TypedDict):
+    """What survives a restart or reload, beside the entities' own restore data."""
+
+    calls: list[_StoredLeg]
+    missed_calls: int
+    last_caller: _StoredLastCaller | None
+
+
+def storage_key(entry: ConfigEntry) -> str:
+    """Where an entry's calls in progress are saved."""
+    return f"{DOMAIN}.{entry.entry_id}"
+
+
+class MangoCoordinator:
     """Follows one extension's calls through its push channel.
 
     The channel delivers each push message once and in order; this keeps
     the legs of the calls in progress, fires bus events, and tells the
     entities. Events the service kept while nobody listened arrive first,
-    marked replayed: they update the counters and fire their events, but
-    the call state is only shown once they are all in, so a call that
-    ended while Home Assistant was away never shows as ringing.
+    marked replayed: they update the legs and counters and fire their bus
+    events, while the entities stay unavailable; once the last one is in,
+    every entity writes once, so a long absence costs a handful of state
+    changes, not one per event.
     """
-
-    config_entry: MangoConfigEntry
 
     def __init__(
         self,
@@ -195,13 +254,8 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         device_id: str,
     ) -> None:
         """Set up the channel; nothing is sent until it is connected."""
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name=entry.title,
-            update_interval=PRUNE_INTERVAL,
-        )
+        self.hass = hass
+        self.config_entry = entry
         self.client = client
         self.entry_data = entry.data
         """The settings this coordinator was made with."""
@@ -215,34 +269,131 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             on_state=self._handle_state,
         )
         self.connected = False
+        self.calls: dict[str, CallLeg] = {}
+        self.current_call: CallLeg | None = None
+        self.last_caller: LastCaller | None = None
+        self.missed_calls: int | None = None
+        """None until known: from storage, or from the sensor's last state."""
+        self.stale_dropped = 0
         self._lost = False
-        self._calls: dict[str, CallLeg] = {}
-        self._last_caller: LastCaller | None = None
-        self.data = ExtensionData(calls={}, last_caller=None)
+        self._listeners: dict[Topic, list[CALLBACK_TYPE]] = {
+            topic: [] for topic in Topic
+        }
+        self._event_listeners: dict[str, list[Callable[[MangoNotification], None]]] = {}
+        self._bus_data = {
+            "config_entry_id": entry.entry_id,
+            "device_id": device_id,
+            "extension": self.extension,
+        }
+        self._store: Store[StoredData] = Store(
+            hass, STORAGE_VERSION, storage_key(entry)
+        )
+        self._save_pending = False
 
-    @override
-    async def _async_update_data(self) -> ExtensionData:
-        """Forget calls whose end never came; everything else is pushed."""
-        return self._snapshot()
+    @property
+    def call_state(self) -> str:
+        """The state of the call_state sensor."""
+        return STATE_IDLE if (call := self.current_call) is None else call.call_state
+
+    # -- life cycle ----------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Take back the calls in progress, the counter and the last caller."""
+        if (stored := await self._store.async_load()) is None:
+            return
+        try:
+            self.calls = {
+                leg.call_id: leg for leg in map(_leg_from_storage, stored["calls"])
+            }
+            self.missed_calls = stored["missed_calls"]
+            if (last := stored["last_caller"]) is not None:
+                self.last_caller = LastCaller(
+                    call_id=last["call_id"],
+                    number=last["number"],
+                    time=dt_util.parse_datetime(last["time"]) or dt_util.utcnow(),
+                    answered=last["answered"],
+                    duration=last["duration"],
+                )
+        except KeyError, TypeError, ValueError:
+            LOGGER.warning("Ignoring unreadable saved calls of %s", self.extension)
+            self.calls = {}
+        for leg in self.calls.values():
+            self._describe_parties(leg)
+        self._calls_changed()
 
     @callback
-    def async_restore_last_caller(self, last_caller: LastCaller) -> None:
-        """Take back the last caller from before a restart, unless a newer one came."""
-        if self._last_caller is None:
-            self._last_caller = last_caller
-            self.data = self._snapshot()
+    def async_start(self) -> None:
+        """Start delivering, once the entities are there to show it."""
+        entry = self.config_entry
+        entry.async_on_unload(
+            async_track_time_interval(
+                self.hass, self._prune, PRUNE_INTERVAL, name=f"{entry.title} prune"
+            )
+        )
+        entry.async_create_background_task(
+            self.hass, self.channel.run(), name=f"{entry.title} push channel"
+        )
+
+    async def async_shutdown(self) -> None:
+        """Close the channel (delivering what it still holds), then save."""
+        await self.channel.close()
+        self._save_pending = False
+        await self._store.async_save(self._data_to_store())
+
+    # -- what the entities and actions use -----------------------------------
+
+    @callback
+    def async_add_listener(self, topic: Topic, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call update whenever what the topic covers changes; returns the remover."""
+        listeners = self._listeners[topic]
+        listeners.append(update)
+        return lambda: listeners.remove(update)
+
+    @callback
+    def async_add_event_listener(
+        self, kind: str, handle: Callable[[MangoNotification], None]
+    ) -> CALLBACK_TYPE:
+        """Hand each notification of one kind (EVENT_CALL, ...) to handle."""
+        listeners = self._event_listeners.setdefault(kind, [])
+        listeners.append(handle)
+        return lambda: listeners.remove(handle)
+
+    @callback
+    def async_restore(
+        self, *, missed_calls: int | None = None, last_caller: LastCaller | None = None
+    ) -> None:
+        """Take what the sensors kept before this coordinator saved anything."""
+        if self.missed_calls is None and missed_calls is not None:
+            self.missed_calls = missed_calls
+        if self.last_caller is None and last_caller is not None:
+            self.last_caller = last_caller
 
     @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
         """Use a new phonebook from now on."""
         self.phonebook = Phonebook(entries)
-        self.async_set_updated_data(self._snapshot())
+        for leg in self.calls.values():
+            self._describe_parties(leg)
+        self._update(Topic.CALLS, Topic.LAST_CALLER)
 
     def party_number(self, party: Party) -> str | None:
         """Return the number to show for one end of a call."""
         if party.number is not None:
             return normalize_number(party.number) or party.number
         return party.extension
+
+    def party_attributes(self, caller: Party, callee: Party) -> dict[str, str | None]:
+        """Return the numbers and phonebook names of both ends of a call."""
+        caller_number = self.party_number(caller)
+        callee_number = self.party_number(callee)
+        return {
+            ATTR_CALLER_NUMBER: caller_number,
+            ATTR_CALLER_NAME: self.phonebook.name_of(caller_number),
+            ATTR_CALLEE_NUMBER: callee_number,
+            ATTR_CALLEE_NAME: self.phonebook.name_of(callee_number),
+        }
+
+    # -- the channel's news --------------------------------------------------
 
     @callback
     def _handle_state(self, state: ChannelState) -> None:
@@ -253,7 +404,9 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
                 LOGGER.info(
                     "Extension %s is connected to MANGO OFFICE again", self.extension
                 )
-            self.async_set_updated_data(self._snapshot())
+            self._prune()
+            self._schedule_save()
+            self._update(Topic.CONNECTION)
             return
         if state is ChannelState.CLOSED:
             return
@@ -261,17 +414,18 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
             # Once when it goes, once when it comes back: the retries in
             # between are the channel's business.
             self._lost = True
-            LOGGER.warning(
+            LOGGER.info(
                 "Extension %s lost its connection to MANGO OFFICE; retrying",
                 self.extension,
             )
-        self.connected = False
         if state is ChannelState.AUTH_FAILED:
             LOGGER.error(
                 "MANGO OFFICE rejected the token of extension %s", self.extension
             )
             self.config_entry.async_start_reauth(self.hass)
-        self.async_update_listeners()
+        if self.connected:
+            self.connected = False
+            self._update(Topic.CONNECTION)
 
     @callback
     def _handle_event(self, event: PushEvent, replayed: bool) -> None:
@@ -328,84 +482,144 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         # Staleness is judged by our own clock, which the service's may not
         # match; a replayed event is as old as the service says.
         received = time if replayed else now
-        leg = self._calls.get(event.call_id)
-        event_types: list[str | None] = []
+        leg = self.calls.get(event.call_id)
+        topics = {Topic.CALLS}
+        event_types: list[str] = []
         duration: int | None = None
 
-        first_seen = leg is None
         if leg is None:
-            leg = CallLeg(
-                call_id=event.call_id,
-                entry_id=event.entry_id,
-                direction=event.direction,
-                incoming=self._is_incoming(event),
-                state=event.state,
-                caller=event.caller,
-                callee=event.callee,
-                line_number=event.line_number,
-                started_at=time,
-                answered_at=None,
-                updated_at=received,
-                seq=event.seq or 0,
-            )
-            if event.state is not CallState.DISCONNECTED:
-                event_types.append(CALL_INCOMING if leg.incoming else CALL_OUTGOING)
-                if leg.incoming:
-                    self._last_caller = LastCaller(
-                        call_id=leg.call_id,
-                        number=self.party_number(leg.caller),
-                        time=time,
-                        answered=False,
-                        duration=None,
-                    )
+            leg = self._new_leg(event, time, received, topics, event_types)
+        elif event.seq is not None and leg.seq is not None and event.seq <= leg.seq:
+            # Seen before a reload; the channel's own memory starts afresh.
+            self.stale_dropped += 1
+            return
+        else:
+            self._update_leg(leg, event, received)
 
         if event.state is CallState.CONNECTED and leg.answered_at is None:
-            leg = replace(leg, answered_at=time)
+            leg.answered_at = time
+            leg.shown = None
             event_types.append(CALL_ANSWERED)
-            self._update_last_caller(leg.call_id, answered=True)
-
+            if self._update_last_caller(leg.call_id, answered=True):
+                topics.add(Topic.LAST_CALLER)
         if event.state is CallState.DISCONNECTED:
-            self._calls.pop(event.call_id, None)
-            if leg.answered_at is not None:
-                duration = max(0, round((time - leg.answered_at).total_seconds()))
-                self._update_last_caller(leg.call_id, duration=duration)
-            # Not missed: a call another member of the group took, or one
-            # first seen at its end, which began before we listened (a reload
-            # mid-call) and may well have been answered.
-            missed = (
-                leg.incoming
-                and not first_seen
-                and leg.answered_at is None
-                and not event.is_group_disconnect
-            )
-            event_types.append(CALL_MISSED if missed else CALL_ENDED)
-        else:
-            self._calls[event.call_id] = replace(
-                leg,
-                state=event.state,
-                caller=event.caller if event.caller != Party() else leg.caller,
-                callee=event.callee if event.callee != Party() else leg.callee,
-                updated_at=received,
-                seq=event.seq or leg.seq,
-            )
+            duration = self._end_leg(leg, event, time, topics, event_types)
 
         attributes = {
             ATTR_CALL_ID: event.call_id,
-            ATTR_ENTRY_ID: event.entry_id or leg.entry_id,
+            ATTR_ENTRY_ID: leg.entry_id,
             ATTR_STATE: event.state.value,
             ATTR_DIRECTION: leg.direction.value,
-            **self.party_attributes(leg.caller, leg.callee),
-            ATTR_LINE_NUMBER: event.line_number or leg.line_number,
+            ATTR_CALLER_NUMBER: leg.caller_number,
+            ATTR_CALLER_NAME: leg.caller_name,
+            ATTR_CALLEE_NUMBER: leg.callee_number,
+            ATTR_CALLEE_NAME: leg.callee_name,
+            ATTR_LINE_NUMBER: leg.line_number,
             ATTR_DURATION: duration,
             ATTR_DISCONNECT_REASON: event.disconnect_reason,
             ATTR_TIME: time.isoformat(),
         }
+        self._calls_changed()
+        self._schedule_save()
         # A message may carry more than one piece of news (the first sign
         # of a call may already be its answer): each is an event of its own.
-        for event_type in event_types or [None]:
+        if not event_types:
+            self._notify(EVENT_CALL, None, attributes, replayed)
+        for event_type in event_types:
             self._notify(EVENT_CALL, event_type, attributes, replayed)
-        if not replayed and self.connected:
-            self.async_set_updated_data(self._snapshot())
+        self._update(*topics)
+
+    def _new_leg(
+        self,
+        event: CallEvent,
+        time: datetime,
+        received: datetime,
+        topics: set[Topic],
+        event_types: list[str],
+    ) -> CallLeg:
+        leg = CallLeg(
+            call_id=event.call_id,
+            entry_id=event.entry_id,
+            direction=event.direction,
+            incoming=self._is_incoming(event),
+            state=event.state,
+            caller=event.caller,
+            callee=event.callee,
+            line_number=event.line_number,
+            started_at=time,
+            answered_at=None,
+            updated_at=received,
+            seq=event.seq,
+        )
+        self._describe_parties(leg)
+        if event.state is CallState.DISCONNECTED:
+            return leg  # first seen at its end: _end_leg tells what it was
+        event_types.append(CALL_INCOMING if leg.incoming else CALL_OUTGOING)
+        if leg.incoming:
+            self._set_last_caller(leg, time)
+            topics.add(Topic.LAST_CALLER)
+        calls = self.calls
+        calls[leg.call_id] = leg
+        if len(calls) > MAX_CALLS:
+            forgotten = next(iter(calls))
+            LOGGER.debug("Forgetting call %s: too many calls", forgotten)
+            del calls[forgotten]
+        return leg
+
+    def _update_leg(self, leg: CallLeg, event: CallEvent, received: datetime) -> None:
+        # A message that leaves out a party keeps what is known of it.
+        changed = False
+        if event.caller.number or event.caller.extension:
+            changed = event.caller != leg.caller
+            leg.caller = event.caller
+        if event.callee.number or event.callee.extension:
+            changed = changed or event.callee != leg.callee
+            leg.callee = event.callee
+        if changed:
+            self._describe_parties(leg)
+        if (event.entry_id and event.entry_id != leg.entry_id) or (
+            event.line_number and event.line_number != leg.line_number
+        ):
+            leg.entry_id = event.entry_id or leg.entry_id
+            leg.line_number = event.line_number or leg.line_number
+            leg.shown = None
+        leg.state = event.state
+        leg.updated_at = received
+        if event.seq is not None:
+            leg.seq = event.seq
+
+    def _end_leg(
+        self,
+        leg: CallLeg,
+        event: CallEvent,
+        time: datetime,
+        topics: set[Topic],
+        event_types: list[str],
+    ) -> int | None:
+        """Forget an ended leg; return how long it talked."""
+        first_seen = self.calls.pop(leg.call_id, None) is None
+        duration: int | None = None
+        if leg.answered_at is not None:
+            duration = max(0, round((time - leg.answered_at).total_seconds()))
+            if self._update_last_caller(leg.call_id, duration=duration):
+                topics.add(Topic.LAST_CALLER)
+        # Not missed: a call another member of the group took. A call first
+        # seen at its end began before anyone listened: only the service's
+        # reason tells whether it went unanswered.
+        missed = (
+            leg.incoming
+            and leg.answered_at is None
+            and not event.is_group_disconnect
+            and (not first_seen or event.unanswered)
+        )
+        if missed:
+            self.missed_calls = (self.missed_calls or 0) + 1
+            topics.add(Topic.MISSED_CALLS)
+            if first_seen:
+                self._set_last_caller(leg, time)
+                topics.add(Topic.LAST_CALLER)
+        event_types.append(CALL_MISSED if missed else CALL_ENDED)
+        return duration
 
     def _is_incoming(self, event: CallEvent) -> bool:
         if event.direction is Direction.INBOUND:
@@ -415,20 +629,41 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         # Internal, or the service did not say: it is incoming if we are called.
         return event.callee.extension == self.extension
 
-    def _update_last_caller(self, call_id: str, **changes: Any) -> None:
-        if self._last_caller is not None and self._last_caller.call_id == call_id:
-            self._last_caller = replace(self._last_caller, **changes)
+    def _describe_parties(self, leg: CallLeg) -> None:
+        leg.shown = None
+        leg.caller_number = self.party_number(leg.caller)
+        leg.caller_name = self.phonebook.name_of(leg.caller_number)
+        leg.callee_number = self.party_number(leg.callee)
+        leg.callee_name = self.phonebook.name_of(leg.callee_number)
 
-    def party_attributes(self, caller: Party, callee: Party) -> dict[str, str | None]:
-        """Return the numbers and phonebook names of both ends of a call."""
-        caller_number = self.party_number(caller)
-        callee_number = self.party_number(callee)
-        return {
-            ATTR_CALLER_NUMBER: caller_number,
-            ATTR_CALLER_NAME: self.phonebook.name_of(caller_number),
-            ATTR_CALLEE_NUMBER: callee_number,
-            ATTR_CALLEE_NAME: self.phonebook.name_of(callee_number),
-        }
+    def _set_last_caller(self, leg: CallLeg, time: datetime) -> None:
+        self.last_caller = LastCaller(
+            call_id=leg.call_id,
+            number=leg.caller_number,
+            time=time,
+            answered=False,
+            duration=None,
+        )
+
+    def _update_last_caller(self, call_id: str, **changes: Any) -> bool:
+        last = self.last_caller
+        if last is None or last.call_id != call_id:
+            return False
+        self.last_caller = LastCaller(
+            call_id=last.call_id,
+            number=last.number,
+            time=last.time,
+            answered=changes.get("answered", last.answered),
+            duration=changes.get("duration", last.duration),
+        )
+        return True
+
+    def _calls_changed(self) -> None:
+        self.current_call = max(
+            self.calls.values(),
+            key=lambda leg: (_IMPORTANCE[leg.call_state], leg.updated_at),
+            default=None,
+        )
 
     def _notify(
         self,
@@ -440,37 +675,121 @@ class MangoCoordinator(DataUpdateCoordinator[ExtensionData]):
         self.hass.bus.async_fire(
             kind,
             {
-                "config_entry_id": self.config_entry.entry_id,
-                "device_id": self.device_id,
-                "extension": self.extension,
+                **self._bus_data,
                 ATTR_EVENT_TYPE: event_type,
                 ATTR_REPLAYED: replayed,
                 **attributes,
             },
         )
-        async_dispatcher_send(
-            self.hass,
-            notification_signal(self.config_entry),
-            MangoNotification(
+        if listeners := self._event_listeners.get(kind):
+            notification = MangoNotification(
                 kind=kind,
                 event_type=event_type,
                 attributes=attributes,
                 replayed=replayed,
-            ),
-        )
+            )
+            for handle in listeners:
+                handle(notification)
 
-    def _snapshot(self) -> ExtensionData:
+    def _update(self, *topics: Topic) -> None:
+        # While the missed events drain the entities are unavailable: they
+        # catch up all at once when the channel is live again.
+        if Topic.CONNECTION in topics:
+            topics = tuple(Topic)
+        elif not self.connected:
+            return
+        for topic in topics:
+            for update in self._listeners[topic]:
+                update()
+
+    @callback
+    def _prune(self, _: datetime | None = None) -> None:
+        """Forget calls whose end never arrived, so call_state cannot get stuck."""
         now = dt_util.utcnow()
-        for call_id, leg in list(self._calls.items()):
-            limit = (
+        stale = [
+            call_id
+            for call_id, leg in self.calls.items()
+            if now - leg.updated_at
+            > (
                 STALE_RINGING_AFTER
                 if leg.state is CallState.APPEARED
                 else STALE_CALL_AFTER
             )
-            if now - leg.updated_at > limit:
-                LOGGER.debug("Forgetting call %s: its end never arrived", call_id)
-                del self._calls[call_id]
-        return ExtensionData(calls=dict(self._calls), last_caller=self._last_caller)
+        ]
+        if not stale:
+            return
+        for call_id in stale:
+            LOGGER.debug("Forgetting call %s: its end never arrived", call_id)
+            del self.calls[call_id]
+        self._calls_changed()
+        self._schedule_save()
+        self._update(Topic.CALLS)
+
+    # -- storage -------------------------------------------------------------
+
+    def _schedule_save(self) -> None:
+        # One timer per save, not one per message.
+        if not self._save_pending:
+            self._save_pending = True
+            self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+
+    def _data_to_store(self) -> StoredData:
+        self._save_pending = False
+        last = self.last_caller
+        return {
+            "calls": [_leg_to_storage(leg) for leg in self.calls.values()],
+            "missed_calls": self.missed_calls or 0,
+            "last_caller": None
+            if last is None
+            else {
+                "call_id": last.call_id,
+                "number": last.number,
+                "time": last.time.isoformat(),
+                "answered": last.answered,
+                "duration": last.duration,
+            },
+        }
+
+
+def _leg_to_storage(leg: CallLeg) -> _StoredLeg:
+    return {
+        "call_id": leg.call_id,
+        "entry_id": leg.entry_id,
+        "direction": leg.direction.value,
+        "incoming": leg.incoming,
+        "state": leg.state.value,
+        "caller": [leg.caller.extension, leg.caller.number],
+        "callee": [leg.callee.extension, leg.callee.number],
+        "line_number": leg.line_number,
+        "started_at": leg.started_at.isoformat(),
+        "answered_at": _isoformat(leg.answered_at),
+        "updated_at": leg.updated_at.isoformat(),
+        "seq": leg.seq,
+    }
+
+
+def _leg_from_storage(stored: _StoredLeg) -> CallLeg:
+    def time(text: str) -> datetime:
+        if (parsed := dt_util.parse_datetime(text)) is None:
+            raise ValueError(text)
+        return parsed
+
+    return CallLeg(
+        call_id=stored["call_id"],
+        entry_id=stored["entry_id"],
+        direction=Direction(stored["direction"]),
+        incoming=stored["incoming"],
+        state=CallState(stored["state"]),
+        caller=Party(extension=stored["caller"][0], number=stored["caller"][1]),
+        callee=Party(extension=stored["callee"][0], number=stored["callee"][1]),
+        line_number=stored["line_number"],
+        started_at=time(stored["started_at"]),
+        answered_at=None
+        if stored["answered_at"] is None
+        else time(stored["answered_at"]),
+        updated_at=time(stored["updated_at"]),
+        seq=stored["seq"],
+    )
 
 
 def _isoformat(time: datetime | None) -> str | None:

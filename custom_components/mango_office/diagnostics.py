@@ -1,4 +1,9 @@
-"""Diagnostics for MANGO OFFICE: what the extension sees, without keys or numbers."""
+"""Diagnostics for MANGO OFFICE: what the extension sees, without keys or numbers.
+
+The wire format is a reconstruction (api/wire.py), so a bug report carries
+what is needed to correct it: the counters of what the channel skipped and
+why, and the latest raw frames and request/answer pairs, redacted.
+"""
 
 from dataclasses import asdict
 from typing import Any, Final
@@ -6,7 +11,9 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
+from .api.redact import redact_message, redact_raw
 from .const import (
     ATTR_CALLEE_NUMBER,
     ATTR_CALLER_NUMBER,
@@ -27,6 +34,10 @@ TO_REDACT: Final = {
     "extension",
     "caller",
     "callee",
+    "caller_number",
+    "callee_number",
+    "caller_name",
+    "callee_name",
     ATTR_CALLER_NUMBER,
     ATTR_CALLEE_NUMBER,
     ATTR_LINE_NUMBER,
@@ -36,20 +47,53 @@ TO_REDACT: Final = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: MangoConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry, the channel's state and the calls in progress."""
+    """Return the entry, the channel's state and counters, and the calls in progress."""
     coordinator = entry.runtime_data
-    data = coordinator.data
+    channel = coordinator.channel
+    stats = channel.stats
+    secrets = (entry.data[CONF_TOKEN],)
+
     return async_redact_data(
         {
             "entry": entry.as_dict(),
             "channel": {
-                "state": coordinator.channel.state.value,
+                "state": channel.state.value,
                 "connected": coordinator.connected,
+                "frames_received": stats.frames_received,
+                "delivered": stats.delivered,
+                "skipped": dict(stats.skipped),
+                "duplicates_dropped": stats.duplicates_dropped,
+                "stale_dropped": stats.stale_dropped + coordinator.stale_dropped,
+                "handler_errors": stats.handler_errors,
+                "reconnects": stats.reconnects,
+                "unexpected_errors": stats.unexpected_errors,
+                "last_error": redact_message(stats.last_error, secrets),
+                "last_error_at": None
+                if stats.last_error_at is None
+                else stats.last_error_at.isoformat(),
+                "recent_frames": [
+                    {
+                        "time": dt_util.utc_from_timestamp(time).isoformat(),
+                        "frame": redact_raw(frame, secrets),
+                    }
+                    for time, frame in stats.recent_frames
+                ],
+                "recent_requests": [
+                    redact_message(exchange, secrets)
+                    | {"response": redact_raw(exchange.get("response", ""), secrets)}
+                    for exchange in coordinator.client.recent_exchanges
+                ],
             },
             "phonebook_entries": len(entry.options.get(CONF_PHONEBOOK, {})),
-            "call_state": data.call_state,
-            "calls": [asdict(leg) for leg in data.calls.values()],
-            "last_caller": asdict(data.last_caller) if data.last_caller else None,
+            "call_state": coordinator.call_state,
+            "calls": [
+                {key: value for key, value in asdict(leg).items() if key != "shown"}
+                for leg in coordinator.calls.values()
+            ],
+            "missed_calls": coordinator.missed_calls,
+            "last_caller": asdict(coordinator.last_caller)
+            if coordinator.last_caller
+            else None,
         },
         TO_REDACT,
     )

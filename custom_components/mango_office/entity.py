@@ -2,12 +2,12 @@
 
 from typing import override
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN, MANUFACTURER, MODEL
-from .coordinator import MangoCoordinator
+from .coordinator import MangoCoordinator, Topic
 
 
 def device_info(unique_id: str, extension: str) -> DeviceInfo:
@@ -21,24 +21,54 @@ def device_info(unique_id: str, extension: str) -> DeviceInfo:
     )
 
 
-class MangoEntity(CoordinatorEntity[MangoCoordinator]):
-    """An entity of one extension, available while its channel is connected."""
+class MangoEntity(Entity):
+    """An entity of one extension, available while its channel is connected.
+
+    It listens to the topics of the coordinator that change what it shows,
+    and writes its state only when that state (or its availability) is
+    different from what it last wrote: messages come by the thousand.
+    """
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
+    topics: tuple[Topic, ...] = ()
+    """What the entity shows; the connection (availability) is always one."""
 
     def __init__(
         self, coordinator: MangoCoordinator, description: EntityDescription
     ) -> None:
         """Name the entity after its description, on the extension's device."""
-        super().__init__(coordinator)
+        self.coordinator = coordinator
         self.entity_description = description
         entry = coordinator.config_entry
         assert entry.unique_id is not None
         self._attr_unique_id = f"{entry.unique_id}_{description.key}"
         self._attr_device_info = device_info(entry.unique_id, coordinator.extension)
+        self._shown: object = None
 
     @property
     @override
     def available(self) -> bool:
         """Whether what the entity shows is live."""
         return self.coordinator.connected
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator's topics; the first state is written by HA itself."""
+        await super().async_added_to_hass()
+        for topic in (*self.topics, Topic.CONNECTION):
+            self.async_on_remove(
+                self.coordinator.async_add_listener(topic, self._handle_update)
+            )
+        self._shown = (self.available, self._refresh())
+
+    def _refresh(self) -> object:
+        """Read what to show from the coordinator; return a key of it to compare."""
+        return None
+
+    @callback
+    def _handle_update(self) -> None:
+        shown = (self.available, self._refresh())
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()

@@ -5,10 +5,10 @@ from typing import override
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
+    ATTR_REPLAYED,
     CALL_ANSWERED,
     CALL_ENDED,
     CALL_EVENT_TYPES,
@@ -22,7 +22,7 @@ from .const import (
     ROUTE_FAILURE,
     ROUTE_SUCCESS,
 )
-from .coordinator import MangoConfigEntry, MangoNotification, notification_signal
+from .coordinator import MangoConfigEntry, MangoNotification
 from .entity import MangoEntity
 
 # Push only: the entities read what the coordinator was told.
@@ -88,32 +88,51 @@ async def async_setup_entry(
 
 
 class MangoEventEntity(MangoEntity, EventEntity):
-    """Shows the latest news of one kind; the bus event carries every message."""
+    """Shows the latest news of one kind; the bus event carries every message.
+
+    Of the news replayed after an absence it shows only the latest, once
+    the channel is live again.
+    """
 
     entity_description: MangoEventEntityDescription
+    _replayed: MangoNotification | None = None
+    _last: MangoNotification | None = None
 
     @override
     async def async_added_to_hass(self) -> None:
         """Listen for the extension's news."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                notification_signal(self.coordinator.config_entry),
-                self._handle,
+            self.coordinator.async_add_event_listener(
+                self.entity_description.kind, self._handle
             )
         )
 
     @callback
     def _handle(self, notification: MangoNotification) -> None:
-        description = self.entity_description
-        if (
-            notification.kind != description.kind
-            or (event_type := notification.event_type) is None
-            or (notification.replayed and event_type not in description.replayed_types)
-        ):
+        if (event_type := notification.event_type) is None:
             return
-        self._trigger_event(
-            event_type, {**notification.attributes, "replayed": notification.replayed}
-        )
+        if notification.replayed:
+            # Shown when the drain is over: only the latest matters then.
+            if event_type in self.entity_description.replayed_types:
+                self._replayed = notification
+            return
+        self._show(notification)
+        self._shown = (self.available, notification)
         self.async_write_ha_state()
+
+    def _show(self, notification: MangoNotification) -> None:
+        assert notification.event_type is not None
+        self._last = notification
+        self._trigger_event(
+            notification.event_type,
+            {**notification.attributes, ATTR_REPLAYED: notification.replayed},
+        )
+
+    @override
+    def _refresh(self) -> object:
+        # Back from an absence: the latest of the news that came meanwhile.
+        if self.coordinator.connected and (replayed := self._replayed) is not None:
+            self._replayed = None
+            self._show(replayed)
+        return self._last

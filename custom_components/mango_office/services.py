@@ -142,7 +142,7 @@ async def _async_transfer(call: ServiceCall) -> None:
     coordinator = _coordinator(call.hass, call)
     to = _resolve_number(coordinator, call.data[ATTR_TO])
     if (call_id := call.data.get(ATTR_CALL_ID)) is None:
-        current = coordinator.data.current_call
+        current = coordinator.current_call
         if current is None or current.state not in (
             CallState.CONNECTED,
             CallState.ON_HOLD,

@@ -107,6 +107,7 @@ class _Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: set[str] = field(default_factory=set)
     held: list[_Frame] = field(default_factory=list)
+    pongs: list[bytes] = field(default_factory=list)
     closed: bool = False
 
 
@@ -545,6 +546,14 @@ class MangoSimulator(Telephony):
         """Send a frame that is not JSON to the user's websocket."""
         await self.push_raw(extension, MALFORMED_FRAME)
 
+    async def ping_websocket(self, extension: str, data: bytes) -> list[bytes]:
+        """Send a PING to the user's websocket; returns the list its PONGs land in."""
+        session = self._session_of(str(extension))
+        if session is None:
+            raise LookupError(f"No open websocket for {extension}")
+        await session.ws.ping(data)
+        return session.pongs
+
     async def send_unknown(self, extension: str) -> None:
         """Send a frame with an unknown routeKey to the user's websocket."""
         await self.push_raw(extension, UNKNOWN_FRAME)
@@ -782,6 +791,8 @@ class MangoSimulator(Telephony):
             async for message in ws:
                 if message.type is WSMsgType.PING and not self._stalled:
                     await ws.pong(message.data)
+                elif message.type is WSMsgType.PONG:
+                    session.pongs.append(message.data)
         finally:
             self._end_session(session)
             _LOGGER.info("websocket %s closed", channel.channel_id)

@@ -16,9 +16,12 @@ from custom_components.mango_office.api import (
     Party,
     RecordEvent,
     RouteResultEvent,
+    fields,
+    models,
     parse_frame,
     parse_message,
 )
+from custom_components.mango_office.api.fields import Fields
 
 MODELS = (CallEvent, RecordEvent, IvrEvent, RouteResultEvent)
 
@@ -247,12 +250,16 @@ def test_unusable_call_events(data: dict[str, Any]) -> None:
 
 
 def test_oversized_numbers_are_protocol_errors() -> None:
-    """Numbers too long to print (past Python's digit limit) are protocol errors, not ValueError."""
+    """Numbers too long to print (past Python's digit limit) never raise ValueError.
+
+    Where the message needs the field it is refused; an optional one is dropped.
+    """
     huge = 10**5000
     with pytest.raises(MangoProtocolError):
         parse_message(call(call_id=huge, call_state="APPEARED"))
-    with pytest.raises(MangoProtocolError):
-        parse_message(call(call_id="c1", call_state="APPEARED", **{"from": huge}))
+    event = parse_message(call(call_id="c1", call_state="APPEARED", **{"from": huge}))
+    assert isinstance(event, CallEvent)
+    assert event.caller == Party()
     with pytest.raises(MangoProtocolError):
         parse_message(
             call(call_id="c1", call_state="APPEARED", is_group_disconnect=huge)
@@ -542,8 +549,8 @@ def test_any_frame_parses_or_is_refused(frame: str | bytes) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    call_id=st.text(min_size=1, max_size=20).filter(str.strip)
-    | st.integers(min_value=0),
+    call_id=st.from_regex(r"[A-Za-z0-9_\-:.=/+]{1,40}", fullmatch=True)
+    | st.integers(min_value=0, max_value=2**63 - 1),
     seq=st.integers(min_value=0, max_value=2**40),
     seq_as_text=st.booleans(),
     state=st.sampled_from(["APPEARED", "CONNECTED", "ONHOLD", "DISCONNECTED"]),
@@ -567,3 +574,48 @@ def test_well_formed_call_events_keep_their_values(
     assert event.call_id == str(call_id)
     assert event.seq == seq
     assert event.state.name.replace("_", "") == state
+
+
+_FIELD_VALUES = {
+    "call_id": st.text(max_size=5) | st.integers() | st.none(),
+    "entry_id": st.text(max_size=5) | st.none(),
+    "seq": st.integers(min_value=-(2**64), max_value=2**64) | st.text(max_size=3),
+    "timestamp": st.integers(min_value=0, max_value=2**40) | st.floats() | st.none(),
+    "call_state": st.sampled_from(["APPEARED", "connected", "DISONNECTED", "X", ""]),
+    "direction": st.sampled_from(["in", "out", "internal", "IN", "sideways", ""]),
+    "from": st.none()
+    | st.text(max_size=12)
+    | st.fixed_dictionaries(
+        {}, optional={"number": st.text(max_size=12), "extension": st.text(max_size=4)}
+    ),
+    "to": st.fixed_dictionaries(
+        {}, optional={"number": st.from_regex(r"\+?\d{3,12}", fullmatch=True)}
+    ),
+    "line_number": st.from_regex(r"\+?\d{3,12}", fullmatch=True) | st.integers(),
+    "disconnect_reason": st.integers(min_value=-(2**64), max_value=2**64) | st.none(),
+    "is_group_disconnect": st.booleans() | st.integers() | st.none(),
+}
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.fixed_dictionaries({}, optional=_FIELD_VALUES))
+def test_fast_path_agrees_with_the_lenient_parser(data: dict[str, Any]) -> None:
+    """The fast path for canonical /call messages gives what the lenient parser gives."""
+    fast = models._parse_call_fast(data)
+    if fast is None:
+        return
+    assert fast == models._parse_call(Fields(data))
+
+
+def test_a_long_signed_link_is_kept() -> None:
+    """A recording link with a long signature is a link, not an id: kept whole."""
+    url = "https://records.example/r/1.mp3?X-Signature=" + "a" * 1500
+    event = parse_message(
+        {
+            "routeKey": "/record",
+            "data": {"record_id": "r1", "status": "AVAILABLE", "url": url},
+        }
+    )
+    assert isinstance(event, RecordEvent)
+    assert event.url == url
+    assert Fields({"url": url}).required_text("url", fields.LINK) == url

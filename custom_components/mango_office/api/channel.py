@@ -1,12 +1,15 @@
 """The push channel of one extension: a websocket plus the missed-events store behind it."""
 
 import asyncio
-from collections import OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
-import json
 import logging
 import random
+import struct
+import time
 from typing import Final
 
 import aiohttp
@@ -18,6 +21,7 @@ from .client import (
     MissedEventsBatch,
 )
 from .errors import MangoAuthError, MangoConnectionError, MangoError, MangoProtocolError
+from .fields import decode_json
 from .models import (
     CallEvent,
     IvrEvent,
@@ -26,6 +30,7 @@ from .models import (
     RouteResultEvent,
     parse_message,
 )
+from .redact import redact_urls
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,8 +39,19 @@ RETRY_MAXIMUM: Final = 300.0
 # A websocket quiet for this long gets a ping; quiet for twice as long, it is
 # taken for dead. 2 x 20 s stays inside the minute the vendor allows.
 PING_AFTER: Final = 20.0
+# How long close() waits for the service to finish the close handshake (and
+# so for the frames it sent before it), and for a register request in flight
+# (whose batch of missed events the service hands out only once); a service
+# that hangs longer is cut short.
+CLOSE_TIMEOUT: Final = 5.0
+REGISTER_GRACE: Final = 1.0
 # Enough message ids to cover the overlap of a reconnect many times over.
 RECENT_MESSAGES: Final = 4096
+# Raw frames kept for diagnostics, and how much of each.
+RECENT_FRAMES: Final = 20
+RECENT_FRAME_LENGTH: Final = 2000
+
+_CLOSE_NORMAL: Final = struct.pack("!H", aiohttp.WSCloseCode.OK)
 
 type EventCallback = Callable[[PushEvent, bool], None]
 type StateCallback = Callable[[ChannelState], None]
@@ -55,15 +71,44 @@ class ChannelState(StrEnum):
     CLOSED = "closed"
 
 
+class SkipReason(StrEnum):
+    """Why a message was not delivered."""
+
+    NOT_JSON = "not_json"
+    MALFORMED = "malformed"
+    UNKNOWN_KIND = "unknown_kind"
+
+
+@dataclass(slots=True)
+class ChannelStats:
+    """What the channel has seen, for diagnostics."""
+
+    frames_received: int = 0
+    delivered: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    duplicates_dropped: int = 0
+    stale_dropped: int = 0
+    handler_errors: int = 0
+    reconnects: int = 0
+    unexpected_errors: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    recent_frames: deque[tuple[float, str | bytes]] = field(
+        default_factory=lambda: deque(maxlen=RECENT_FRAMES)
+    )
+
+
 class MangoChannel:
     """Delivers every push message of one extension, once and in order.
 
     ``connect`` opens the websocket and registers the extension on it;
     ``run`` delivers the events the service stored while nobody listened
     (with ``replayed=True``), then the live ones, and reconnects with
-    backoff whenever the connection drops. Messages that arrive both as
-    missed and live are delivered once, and a call event older than one
-    already delivered for that call is dropped.
+    backoff whenever the connection drops or anything else goes wrong.
+    Messages that arrive both as missed and live are delivered once, and a
+    call event older than one already delivered for that call is dropped.
+    ``close`` ends the websocket with a close handshake, delivering every
+    frame the service sent before it, then unregisters.
     """
 
     def __init__(
@@ -82,6 +127,7 @@ class MangoChannel:
         self.client = client
         self.extension = extension
         self.state = ChannelState.DISCONNECTED
+        self.stats = ChannelStats()
         self._on_event = on_event
         self._on_state = on_state
         self._missed_events_limit = missed_events_limit
@@ -92,8 +138,17 @@ class MangoChannel:
         self._channel_url: str | None = None
         self._first_batch: MissedEventsBatch | None = None
         self._registered = False
+        # What close() may wait for rather than cut short.
+        self._listening = False
+        self._registering = False
         self._closing = asyncio.Event()
+        self._closed = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
+        # The watchdog of the websocket: set _dead when it stopped answering.
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._ping_task: asyncio.Task[None] | None = None
+        self._dead = False
+        self._activity = 0
         self._delivered: OrderedDict[Hashable, None] = OrderedDict()
         self._last_seq: OrderedDict[str, int] = OrderedDict()
         self._warned_about_bad_message = False
@@ -120,9 +175,7 @@ class MangoChannel:
                 f"websocket failed: {type(err).__name__}"
             ) from err
         try:
-            batch = await self.client.register(
-                self.extension, url, limit=self._missed_events_limit
-            )
+            batch = await self._register(url)
         except BaseException:
             await websocket.close()
             raise
@@ -135,6 +188,8 @@ class MangoChannel:
         """Deliver events until close(), reconnecting whenever the connection drops.
 
         Returns when closed, or when the token is rejected (state AUTH_FAILED).
+        Nothing else ends it: an unexpected error is logged (the first one
+        with its traceback) and handled like a lost connection.
         """
         self._run_task = asyncio.current_task()
         attempt = 0
@@ -145,10 +200,12 @@ class MangoChannel:
                         await self.connect()
                     attempt = 0
                     await self._deliver_missed_events()
-                    self._set_state(ChannelState.CONNECTED)
+                    if not self._closing.is_set():
+                        self._set_state(ChannelState.CONNECTED)
                     await self._listen()
                 except MangoAuthError as err:
                     _LOGGER.debug("Channel of extension %s: %s", self.extension, err)
+                    self._record_error(err)
                     await self._close_websocket()
                     # The service has ended the session along with the token;
                     # close() has nothing to unregister, and no token to do it with.
@@ -156,10 +213,27 @@ class MangoChannel:
                     self._set_state(ChannelState.AUTH_FAILED)
                     return
                 except MangoError as err:
+                    self._record_error(err)
                     _LOGGER.debug(
                         "Channel of extension %s stopped: %s", self.extension, err
                     )
+                except Exception as err:  # nothing may end delivery
+                    self._record_error(err)
+                    self.stats.unexpected_errors += 1
+                    # Backoff grows with every such error, connected or not,
+                    # so that a bug that strikes on every message cannot spin.
+                    attempt = self.stats.unexpected_errors
+                    _LOGGER.log(
+                        logging.ERROR
+                        if self.stats.unexpected_errors == 1
+                        else logging.DEBUG,
+                        "Unexpected error in the channel of extension %s; reconnecting",
+                        self.extension,
+                        exc_info=True,
+                    )
                 await self._close_websocket()
+                if self._closing.is_set():
+                    break
                 self._set_state(ChannelState.DISCONNECTED)
                 # Full jitter: many clients dropped at once come back spread out.
                 delay = random.uniform(  # noqa: S311 - jitter, not secrecy
@@ -170,7 +244,7 @@ class MangoChannel:
                     async with asyncio.timeout(delay):
                         await self._closing.wait()
                 except TimeoutError:
-                    pass
+                    self.stats.reconnects += 1
         except asyncio.CancelledError:
             # close() cancels run() to cut a request or a wait short; that ends
             # run() with a return, as documented, and leaves the caller's task
@@ -185,75 +259,157 @@ class MangoChannel:
     async def close(self) -> None:
         """Close the websocket, then unregister, so the service keeps events as missed.
 
-        Idempotent, and leaves nothing running.
+        Every frame the service sent before it answered the close handshake
+        is delivered first. Idempotent, and leaves nothing running.
         """
         if self._closing.is_set():
+            await self._closed.wait()
             return
         self._closing.set()
-        if (task := self._run_task) is not None and task is not asyncio.current_task():
+        try:
+            if (
+                task := self._run_task
+            ) is not None and task is not asyncio.current_task():
+                await self._stop(task)
+            await self._close_websocket()
+            if self._registered:
+                self._registered = False
+                try:
+                    await self.client.unregister(self.extension)
+                except MangoError as err:
+                    _LOGGER.debug(
+                        "Unregistering extension %s failed: %s", self.extension, err
+                    )
+            self._set_state(ChannelState.CLOSED)
+        finally:
+            self._closed.set()
+
+    async def _stop(self, task: asyncio.Task[None]) -> None:
+        """Let run() end on its own where cutting it short would lose messages."""
+        websocket = self._websocket
+        wait = 0.0
+        if self._listening and websocket is not None and not websocket.closed:
+            try:
+                # Sent as a frame so that run() goes on reading (and
+                # delivering) until the service answers the handshake;
+                # aiohttp's close() would read and discard those frames.
+                await websocket.send_frame(_CLOSE_NORMAL, aiohttp.WSMsgType.CLOSE)
+                wait = CLOSE_TIMEOUT
+            except aiohttp.ClientError, ConnectionError:
+                pass
+        elif self._registering:
+            wait = REGISTER_GRACE
+        if wait:
+            await asyncio.wait({task}, timeout=wait)
+        if not task.done():
             task.cancel()
             await asyncio.wait({task})
-        await self._close_websocket()
-        if self._registered:
-            try:
-                await self.client.unregister(self.extension)
-            except MangoError as err:
-                _LOGGER.debug(
-                    "Unregistering extension %s failed: %s", self.extension, err
-                )
-        self._set_state(ChannelState.CLOSED)
+
+    async def _register(self, url: str) -> MissedEventsBatch:
+        self._registering = True
+        try:
+            return await self.client.register(
+                self.extension, url, limit=self._missed_events_limit
+            )
+        finally:
+            self._registering = False
 
     async def _deliver_missed_events(self) -> None:
         batch, self._first_batch = self._first_batch, None
         while batch is not None:
             for message in batch.messages:
                 self._deliver(message, replayed=True)
-            if not batch.more or self._channel_url is None:
+            if not batch.more or self._channel_url is None or self._closing.is_set():
                 return
-            batch = await self.client.register(
-                self.extension, self._channel_url, limit=self._missed_events_limit
-            )
+            batch = await self._register(self._channel_url)
 
     async def _listen(self) -> None:
         websocket = self._websocket
         assert websocket is not None
-        awaiting_pong = False
+        self._listening = True
+        self._dead = False
+        # One timer per quiet period, not one per message.
+        self._watchdog = asyncio.get_running_loop().call_later(
+            self._ping_after, self._watch, websocket, self._activity, False
+        )
         try:
+            if self._closing.is_set():
+                # close() came while registering: hand over what the service
+                # sent since, through the handshake.
+                await websocket.send_frame(_CLOSE_NORMAL, aiohttp.WSMsgType.CLOSE)
             while True:
-                try:
-                    message = await websocket.receive(timeout=self._ping_after)
-                except TimeoutError:
-                    if awaiting_pong:
-                        raise MangoConnectionError(
-                            "websocket stopped answering"
-                        ) from None
-                    await websocket.ping()
-                    awaiting_pong = True
-                    continue
-                awaiting_pong = False
+                message = await websocket.receive()
+                self._activity += 1
                 match message.type:
-                    case aiohttp.WSMsgType.TEXT:
-                        self._deliver_frame(message.data)
-                    case aiohttp.WSMsgType.BINARY:
+                    case aiohttp.WSMsgType.TEXT | aiohttp.WSMsgType.BINARY:
                         self._deliver_frame(message.data)
                     case aiohttp.WSMsgType.PING:
                         await websocket.pong(message.data)
                     case aiohttp.WSMsgType.PONG:
                         pass
+                    case _ if self._closing.is_set():
+                        return  # the close handshake is done
                     case _:
                         raise MangoConnectionError(
                             f"websocket closed ({message.type.name})"
                         )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._dead and task is not None and task.uncancel() == 0:
+                raise MangoConnectionError("websocket stopped answering") from None
+            raise
         except (aiohttp.ClientError, ConnectionError) as err:
             raise MangoConnectionError(
                 f"websocket failed: {type(err).__name__}"
             ) from err
+        finally:
+            self._listening = False
+            self._stop_watchdog()
+
+    def _watch(
+        self,
+        websocket: aiohttp.ClientWebSocketResponse,
+        activity: int,
+        pinged: bool,
+    ) -> None:
+        """Ping a quiet websocket; after a second quiet period, take it for dead."""
+        loop = asyncio.get_running_loop()
+        if self._activity != activity:
+            pinged = False
+        elif not pinged:
+            pinged = True
+            self._ping_task = loop.create_task(self._ping(websocket))
+        else:
+            self._dead = True
+            if self._run_task is not None:
+                self._run_task.cancel()
+            return
+        self._watchdog = loop.call_later(
+            self._ping_after, self._watch, websocket, self._activity, pinged
+        )
+
+    async def _ping(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            await websocket.ping()
+        except (aiohttp.ClientError, ConnectionError) as err:
+            _LOGGER.debug("Ping of extension %s failed: %s", self.extension, err)
+
+    def _stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
 
     def _deliver_frame(self, frame: str | bytes) -> None:
+        stats = self.stats
+        stats.frames_received += 1
+        stats.recent_frames.append((time.time(), frame[:RECENT_FRAME_LENGTH]))
         try:
-            message = json.loads(frame)
-        except ValueError:
-            self._skip("a frame that is not JSON", frame)
+            message = decode_json(frame)
+        except MangoProtocolError:
+            self._skip(SkipReason.NOT_JSON, "a frame that is not JSON", frame)
             return
         self._deliver(message, replayed=False)
 
@@ -261,24 +417,27 @@ class MangoChannel:
         try:
             event = parse_message(message)
         except MangoProtocolError as err:
-            self._skip(str(err), message)
+            self._skip(SkipReason.MALFORMED, str(err), message)
             return
         if event is None:
-            self._skip("a message of an unknown kind", message)
+            self._skip(SkipReason.UNKNOWN_KIND, "a message of an unknown kind", message)
             return
         if not self._is_new(event):
             return
+        self.stats.delivered += 1
         try:
             self._on_event(event, replayed)
         except Exception:
             # A bug in a handler must not cost the connection.
+            self.stats.handler_errors += 1
             _LOGGER.exception(
                 "Error handling a %s of extension %s",
                 type(event).__name__,
                 self.extension,
             )
 
-    def _skip(self, reason: str, message: object) -> None:
+    def _skip(self, reason: SkipReason, detail: str, message: object) -> None:
+        self.stats.skipped[reason] += 1
         # One warning tells the user; a misbehaving service would otherwise
         # fill the log with one line a frame.
         if not self._warned_about_bad_message:
@@ -286,14 +445,15 @@ class MangoChannel:
             _LOGGER.warning(
                 "Skipped a message for extension %s: %s (further ones are logged at debug level)",
                 self.extension,
-                reason,
+                detail,
             )
-        _LOGGER.debug(
-            "Skipped message for extension %s (%s): %.500r",
-            self.extension,
-            reason,
-            message,
-        )
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug(
+                "Skipped message for extension %s (%s): %s",
+                self.extension,
+                detail,
+                redact_urls(repr(message)[:500]),
+            )
 
     def _is_new(self, event: PushEvent) -> bool:
         """Whether the event is neither a repeat nor older than what was delivered."""
@@ -302,6 +462,10 @@ class MangoChannel:
             case CallEvent(call_id=call_id, seq=int() as seq):
                 last_seq = self._last_seq.get(call_id)
                 if last_seq is not None and seq <= last_seq:
+                    if seq == last_seq:
+                        self.stats.duplicates_dropped += 1
+                    else:
+                        self.stats.stale_dropped += 1
                     return False
                 self._last_seq[call_id] = seq
                 self._last_seq.move_to_end(call_id)
@@ -317,11 +481,16 @@ class MangoChannel:
             case RouteResultEvent():
                 key = ("route_result", event.request_id)
         if key in self._delivered:
+            self.stats.duplicates_dropped += 1
             return False
         self._delivered[key] = None
         if len(self._delivered) > RECENT_MESSAGES:
             self._delivered.popitem(last=False)
         return True
+
+    def _record_error(self, err: BaseException) -> None:
+        self.stats.last_error = f"{type(err).__name__}: {err}"[:500]
+        self.stats.last_error_at = datetime.now(UTC)
 
     async def _close_websocket(self) -> None:
         websocket, self._websocket = self._websocket, None

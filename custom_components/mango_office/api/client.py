@@ -1,10 +1,11 @@
 """Async client for the requests of MANGO OFFICE's server-client API."""
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from http import HTTPStatus
-import json
 from typing import Any, Final, Literal
 
 import aiohttp
@@ -17,12 +18,15 @@ from .errors import (
     MangoConnectionError,
     MangoProtocolError,
 )
-from .fields import Fields
+from .fields import LINK, Fields, decode_json
 
 REQUEST_TIMEOUT: Final = 10.0
 # The vendor allows a register call a minute to gather missed events.
 REGISTER_TIMEOUT: Final = 60.0
 DEFAULT_MISSED_EVENTS_LIMIT: Final = 100
+# Requests and answers kept for diagnostics, and how much of each answer.
+RECENT_EXCHANGES: Final = 20
+RECENT_BODY_LENGTH: Final = 2000
 
 
 class TransferMethod(StrEnum):
@@ -68,6 +72,8 @@ class MangoClient:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._request_timeout = request_timeout
+        self.recent_exchanges: deque[dict[str, Any]] = deque(maxlen=RECENT_EXCHANGES)
+        """The latest requests and what came back, without the token."""
 
     def __repr__(self) -> str:
         """Name the service, never the token."""
@@ -91,7 +97,7 @@ class MangoClient:
         payload = await self._request(
             "GET", wire.PATH_CHANNEL, {wire.PARAM_EXTENSION: extension}
         )
-        return payload.required_text(wire.KEY_URL)
+        return payload.required_text(wire.KEY_URL, LINK)
 
     async def register(
         self, extension: str, channel: str, *, limit: int = DEFAULT_MISSED_EVENTS_LIMIT
@@ -179,7 +185,7 @@ class MangoClient:
         payload = await self._request(
             "GET", wire.PATH_RECORD, {wire.PARAM_RECORD_ID: record_id}
         )
-        return payload.required_text(wire.KEY_URL)
+        return payload.required_text(wire.KEY_URL, LINK)
 
     async def _request(
         self,
@@ -198,6 +204,12 @@ class MangoClient:
         url = URL(f"{self.base_url}/{path}")
         headers = {wire.AUTH_HEADER: f"{wire.AUTH_SCHEME} {self._token}"}
         query = {key: str(value) for key, value in (params or {}).items()}
+        exchange: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(),
+            "request": f"{method} {path}",
+            "params": query,
+        }
+        self.recent_exchanges.append(exchange)
         try:
             async with self.session.request(
                 method,
@@ -212,17 +224,21 @@ class MangoClient:
                 status = response.status
                 body = await response.read()
         except TimeoutError as err:
+            exchange["error"] = "timeout"
             raise MangoConnectionError(f"{path} timed out") from err
         except aiohttp.ClientError as err:
+            exchange["error"] = type(err).__name__
             raise MangoConnectionError(f"{path} failed: {type(err).__name__}") from err
+        exchange["status"] = status
+        exchange["response"] = body[:RECENT_BODY_LENGTH].decode(errors="replace")
 
         if status in wire.AUTH_HTTP_STATUSES:
             raise MangoAuthError(f"{path} was refused: the token was rejected")
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise MangoConnectionError(f"{path} failed on the server: HTTP {status}")
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = decode_json(body)
+        except MangoProtocolError:
             payload = None
         if not isinstance(payload, Mapping):
             raise MangoProtocolError(
@@ -248,4 +264,4 @@ def _result_code(payload: Fields) -> int:
 
 def _result_message(payload: Fields) -> str:
     result = payload.mapping(wire.KEY_RESULT) or {}
-    return Fields(result).text(wire.KEY_MESSAGE) or ""
+    return Fields(result).message(wire.KEY_MESSAGE) or ""

@@ -1,10 +1,70 @@
-"""Lenient access to the fields of the service's JSON objects."""
+"""Lenient, bounded access to the fields of the service's JSON objects.
 
-from collections.abc import Mapping
+Everything here is read from the wire, so nothing is trusted: a value of the
+wrong type is a protocol error; text that is implausible for its field (too
+long, characters an id or a number never has, a lone surrogate that no JSON
+encoder can write) or an integer outside 64 bits is dropped when the field is
+optional and a protocol error when the object is useless without it.
+"""
+
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+import json
+import re
+from typing import Any, Final
 
+from . import wire
 from .errors import MangoProtocolError
+
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+# What each kind of text may look like. Ids are opaque: printable, no
+# spaces; numbers are digits (with the usual separators) or a SIP address.
+_ID: Final = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,128}")
+_WORD: Final = re.compile(r"[A-Za-z_\-]{1,32}")
+_ROUTE: Final = re.compile(r"/?[\w\-]{1,64}", re.ASCII)
+_EXTENSION: Final = re.compile(r"[0-9]{1,16}")
+_NUMBER: Final = re.compile(
+    r"\+?[0-9*#(][0-9*# ()\-.]{0,39}|sip:[\w.+\-]{1,64}@[\w.\-]{1,64}", re.ASCII
+)
+_URL: Final = re.compile(r"[a-z][a-z0-9+.\-]*://[\x21-\x7e]{1,2040}", re.IGNORECASE)
+MAX_TEXT_LENGTH: Final = 2048
+MAX_MESSAGE_LENGTH: Final = 255
+
+type Validator = Callable[[str], object]
+"""Tells whether a text is plausible for its field."""
+
+ID: Final[Validator] = _ID.fullmatch
+WORD: Final[Validator] = _WORD.fullmatch
+ROUTE: Final[Validator] = _ROUTE.fullmatch
+EXTENSION: Final[Validator] = _EXTENSION.fullmatch
+NUMBER: Final[Validator] = _NUMBER.fullmatch
+LINK: Final[Validator] = _URL.fullmatch
+
+
+def _fold(key: str) -> str:
+    return key.replace("_", "").replace("-", "").lower()
+
+
+# Objects the vendor (or the simulator) writes with exactly these keys take
+# the fast path: no folding at all.
+_CANONICAL: Final = frozenset(
+    value
+    for name, value in vars(wire).items()
+    if name.startswith(("FIELD_", "KEY_")) and isinstance(value, str)
+)
+_FOLDED: Final = {name: _fold(name) for name in _CANONICAL}
+
+
+def decode_json(text: str | bytes) -> Any:
+    """Decode JSON from the wire; MangoProtocolError is the only error it raises."""
+    try:
+        return json.loads(text)
+    except ValueError as err:  # includes text that is not UTF-8
+        raise MangoProtocolError("not JSON") from err
+    except RecursionError as err:  # nesting deeper than the decoder goes
+        raise MangoProtocolError("JSON nested too deep") from err
 
 
 class Fields:
@@ -14,53 +74,83 @@ class Fields:
     come as int or string; "" and null both mean absent.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_folded", "_values")
 
     def __init__(self, values: Mapping[Any, Any]) -> None:
-        """Index the object's fields by their folded names."""
-        self._values = {
-            _fold(key): value for key, value in values.items() if isinstance(key, str)
-        }
+        """Index the object's fields; fold their names only when they need it."""
+        if _CANONICAL.issuperset(values):
+            self._values: Mapping[Any, Any] = values
+            self._folded = False
+        else:
+            self._values = {
+                _fold(key): value
+                for key, value in values.items()
+                if isinstance(key, str)
+            }
+            self._folded = True
 
     def get(self, name: str) -> Any:
         """Return a field as it came, None when absent or empty."""
-        value = self._values.get(_fold(name))
+        if self._folded:
+            value = self._values.get(_FOLDED.get(name) or _fold(name))
+        else:
+            value = self._values.get(name)
         # Some services send "" or null for a field they have nothing for.
         return None if value == "" else value
 
-    def text(self, name: str) -> str | None:
-        """Return a field as text; ids may come as numbers."""
+    def text(self, name: str, valid: Validator = ID) -> str | None:
+        """Return a field as text, None when absent or implausible.
+
+        ``valid`` is one of this module's validators (ID, WORD, EXTENSION,
+        NUMBER, LINK). Ids and numbers may come as JSON numbers.
+        """
         value = self.get(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise MangoProtocolError(f"{name} is not a string")
-        try:
-            return str(value)
-        except ValueError:  # an int past Python's limit of digits to print
-            raise MangoProtocolError(f"{name} is too long") from None
+        if isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                return None
+            value = str(value)
+        return value if len(value) <= MAX_TEXT_LENGTH and valid(value) else None
 
-    def required_text(self, name: str) -> str:
+    def required_text(self, name: str, valid: Validator = ID) -> str:
         """Return a text field that the object is useless without."""
-        if (value := self.text(name)) is None:
-            raise MangoProtocolError(f"{name} is missing")
+        if (value := self.text(name, valid)) is None:
+            raise MangoProtocolError(f"{name} is missing or implausible")
         return value
 
+    def message(self, name: str) -> str | None:
+        """Return free text meant for people, cut to what a state may hold."""
+        value = self.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise MangoProtocolError(f"{name} is not a string")
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate: no JSON encoder writes it
+            return None
+        return value[:MAX_MESSAGE_LENGTH]
+
     def integer(self, name: str) -> int | None:
-        """Return a field as an integer; digits in a string count."""
+        """Return a field as a 64-bit integer; digits in a string count."""
         value = self.get(name)
         if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and len(value) <= 24:
             try:
-                return int(value.strip())
+                number = int(value.strip())
             except ValueError:
-                pass
-        raise MangoProtocolError(f"{name} is not an integer")
+                raise MangoProtocolError(f"{name} is not an integer") from None
+        else:
+            raise MangoProtocolError(f"{name} is not an integer")
+        return number if INT64_MIN <= number <= INT64_MAX else None
 
     def flag(self, name: str) -> bool:
         """Return a field as a boolean; absent means false."""
@@ -71,7 +161,11 @@ class Fields:
             return value
         if isinstance(value, int) and value in {0, 1}:
             return bool(value)
-        if isinstance(value, str) and (word := value.strip().lower()) in _FLAG_WORDS:
+        if (
+            isinstance(value, str)
+            and len(value) <= 8
+            and (word := value.strip().lower()) in _FLAG_WORDS
+        ):
             return _FLAG_WORDS[word]
         raise MangoProtocolError(f"{name} is not a boolean")
 
@@ -80,7 +174,7 @@ class Fields:
         value = self.get(name)
         if value is None:
             return None
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 32:
             try:
                 value = float(value)
             except ValueError:
@@ -100,7 +194,7 @@ class Fields:
         raise MangoProtocolError(f"{name} is not an object")
 
 
-_FLAG_WORDS = {
+_FLAG_WORDS: Final = {
     "true": True,
     "1": True,
     "yes": True,
@@ -108,7 +202,3 @@ _FLAG_WORDS = {
     "0": False,
     "no": False,
 }
-
-
-def _fold(key: str) -> str:
-    return key.replace("_", "").replace("-", "").lower()

@@ -96,3 +96,7 @@ DIRECTION_INTERNAL: Final = "internal"
 
 RECORD_STATUS_AVAILABLE: Final = "AVAILABLE"
 ROUTE_RESULT_SUCCESS: Final = 0
+
+# disconnect_reason of a leg that ended with nobody answering it.
+DISCONNECT_REASON_NO_ANSWER: Final = 1111
+DISCONNECT_REASONS_UNANSWERED: Final = frozenset({DISCONNECT_REASON_NO_ANSWER})

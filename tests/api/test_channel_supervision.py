@@ -1,0 +1,144 @@
+"""The channel's promises under stress: supervision, cancellation, pings, close, dedupe bounds."""
+
+import asyncio
+import logging
+
+import pytest
+
+from custom_components.mango_office.api import (
+    ChannelState,
+    MangoChannel,
+    MangoClient,
+    MangoProtocolError,
+    channel as channel_module,
+    parse_frame,
+)
+from mango_simulator import MangoSimulator
+
+from .conftest import EXTENSION, Recorder, StartChannel, call_message
+
+
+def test_defaults_are_pinned() -> None:
+    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to 5 minutes."""
+    assert channel_module.PING_AFTER == 20.0
+    assert channel_module.RETRY_MINIMUM == 1.0
+    assert channel_module.RETRY_MAXIMUM == 300.0
+    assert channel_module.RECENT_MESSAGES == 4096
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["[" * 100_000, '{"a":' * 100_000, b"\xff" * 10, "1" * 5000, '"\\ud800"'],
+)
+def test_parser_raises_only_its_own_error(frame: str | bytes) -> None:
+    """Nesting past the decoder's depth, bad UTF-8, huge numbers: MangoProtocolError."""
+    with pytest.raises(MangoProtocolError):
+        parse_frame(frame)
+
+
+async def test_an_unexpected_error_is_logged_once_and_survived(
+    client: MangoClient,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Whatever goes wrong inside run(), it reconnects; the first time with a traceback."""
+    simulator.provision(EXTENSION)
+    recorder = Recorder()
+    failures = 2
+
+    def on_state(state: ChannelState) -> None:
+        nonlocal failures
+        recorder.on_state(state)
+        if state is ChannelState.CONNECTED and failures:
+            failures -= 1
+            raise RuntimeError("a bug")
+
+    channel = MangoChannel(
+        client,
+        EXTENSION,
+        on_event=recorder.on_event,
+        on_state=on_state,
+        retry_minimum=0.01,
+        retry_maximum=0.02,
+    )
+    task = asyncio.create_task(channel.run())
+    try:
+        await recorder.wait_for(
+            lambda: recorder.states.count(ChannelState.CONNECTED) >= 3
+        )
+        await simulator.push(EXTENSION, call_message("after"))
+        await recorder.wait_events(1)
+    finally:
+        await channel.close()
+    assert task.done()
+    assert recorder.call_ids() == ["after"]
+    assert ChannelState.DISCONNECTED in recorder.states
+    errors = [r for r in caplog.records if "Unexpected error" in r.getMessage()]
+    assert [r.levelno for r in errors] == [logging.ERROR, logging.DEBUG]
+    assert errors[0].exc_info is not None
+    assert channel.stats.unexpected_errors == 2
+    assert channel.stats.last_error == "RuntimeError: a bug"
+
+
+async def test_run_cancelled_from_outside_stays_cancelled(
+    start_channel: StartChannel,
+) -> None:
+    """Only close() turns a cancellation into a return; anyone else's goes on."""
+    running = await start_channel()
+    running.task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running.task
+    assert running.task.cancelled()
+
+
+async def test_the_channel_answers_the_services_ping(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """A PING from the service gets its PONG with the same payload."""
+    running = await start_channel()
+    pongs = await simulator.ping_websocket(EXTENSION, b"are you there")
+    await running.recorder.wait_for(lambda: bool(pongs))
+    assert pongs == [b"are you there"]
+
+
+async def test_close_delivers_what_was_sent_before_the_handshake(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """Frames sent right before close() are delivered, and run() is over when it returns."""
+    running = await start_channel()
+    for number in range(50):
+        await simulator.push(EXTENSION, call_message(f"c{number}"))
+    await running.channel.close()
+
+    assert running.task.done()
+    assert running.recorder.call_ids() == [f"c{number}" for number in range(50)]
+    assert running.channel.state is ChannelState.CLOSED
+    assert simulator.missed(EXTENSION) == []
+
+
+async def test_dedupe_memory_is_bounded(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """Ids are remembered up to RECENT_MESSAGES: the oldest is forgotten first."""
+    running = await start_channel()
+    for number in range(channel_module.RECENT_MESSAGES + 1):
+        await simulator.push(
+            EXTENSION,
+            {
+                "routeKey": "/route_result",
+                "data": {"request_id": f"r{number}", "result": 0},
+            },
+        )
+    await simulator.push(
+        EXTENSION,
+        {"routeKey": "/route_result", "data": {"request_id": "r0", "result": 0}},
+    )
+    await simulator.push(
+        EXTENSION,
+        {"routeKey": "/route_result", "data": {"request_id": "r4096", "result": 0}},
+    )
+    await running.recorder.wait_events(channel_module.RECENT_MESSAGES + 2)
+    await asyncio.sleep(0.05)
+
+    assert len(running.recorder.events) == channel_module.RECENT_MESSAGES + 2
+    assert running.channel.stats.duplicates_dropped == 1
