@@ -28,6 +28,7 @@ from .coordinator import (
     storage_key,
 )
 from .entity import device_info
+from .intents import async_register_intents
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -36,8 +37,9 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions."""
+    """Register the integration's actions and voice intents."""
     async_setup_services(hass)
+    async_register_intents(hass)
     return True
 
 

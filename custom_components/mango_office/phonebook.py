@@ -2,7 +2,11 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 import re
+from typing import Final
+
+from .names import NameWord, SaidWord, name_match, words
 
 # What people put between digits: "+7 (495) 123-45-67", "8.495.123.45.67".
 _SEPARATORS = re.compile(r"[\s()\-.\u00a0]")
@@ -10,6 +14,8 @@ _NAME_SEPARATORS = re.compile(r"\s*[=,;\t]\s*")
 _LEADING_NUMBER = re.compile(r"^\s*(\+?[\d\s()\-.]*\d)\s+(\S.*)$")
 # An extension of the PBX or a short service number: kept as it is.
 _LONGEST_SHORT_NUMBER = 6
+# Between a name and its aliases: "+7 916 123-45-67 = Иван Петров; Ваня".
+ALIAS_SEPARATOR: Final = ";"
 
 
 def normalize_number(text: str) -> str | None:
@@ -82,45 +88,60 @@ def format_phonebook(entries: Mapping[str, str]) -> str:
 
 
 class Phonebook:
-    """Names for numbers, and numbers for names."""
+    """Names for numbers, and numbers for names.
+
+    A name may carry aliases after ";" ("Иван Петров; Ваня"): the first part
+    is the name shown with calls, every part finds the number.
+    """
 
     def __init__(self, entries: Mapping[str, str]) -> None:
         """Take entries whose numbers are already normalized."""
         self._entries = dict(entries)
+        self._names = {
+            number: text.split(ALIAS_SEPARATOR)[0].strip() or text.strip()
+            for number, text in entries.items()
+        }
+
+    @cached_property
+    def _spellings(self) -> dict[str, list[list[NameWord]]]:
+        """Every name and alias, declined: at the first look-up by name, not for every call."""
+        return {
+            number: [
+                [NameWord(word) for word in name_words]
+                for part in text.split(ALIAS_SEPARATOR)
+                if (name_words := words(part))
+            ]
+            for number, text in self._entries.items()
+        }
 
     def name_of(self, number: str | None) -> str | None:
         """Return the name the user gave a number, if any."""
         if number is None or (normalized := normalize_number(number)) is None:
             return None
-        return self._entries.get(normalized)
+        return self._names.get(normalized)
 
     def numbers_named(self, query: str) -> dict[str, str]:
-        """Return the entries a spoken or typed name refers to.
+        """Return the entries a spoken or typed name refers to, best matches only.
 
-        An exact name wins; otherwise every entry whose name contains all
-        the query's words as words ("Ivan" finds "Ivan Petrov").
+        Each word said must match a word of the name or of an alias, in any
+        grammatical case ("Ивану Петрову" finds "Иван Петров") or as its
+        start. Whole words beat a start ("Ивану" finds "Иван Петров", not
+        "Пётр Иванович"), and a name with no word left over beats a longer
+        one. Several entries come back when they match equally well.
         """
-        wanted = _words(query)
-        if not wanted:
+        said = [SaidWord(word) for word in words(query)]
+        if all(word.optional for word in said):
             return {}
-        exact = {
-            number: name
-            for number, name in self._entries.items()
-            if _words(name) == wanted
+        ratings = {
+            number: max(name_match(said, spelling) for spelling in spellings)
+            for number, spellings in self._spellings.items()
+            if spellings
         }
-        if exact:
-            return exact
+        best = max(ratings.values(), default=(0, False))
+        if best[0] == 0:
+            return {}
         return {
-            number: name
-            for number, name in self._entries.items()
-            if set(wanted) <= set(_words(name))
+            number: self._names[number]
+            for number, rating in ratings.items()
+            if rating == best
         }
-
-
-def _words(name: str) -> list[str]:
-    # "Алёна" and "Алена" are one name: most people type ie for yo.
-    return (
-        name.casefold()
-        .replace("\N{CYRILLIC SMALL LETTER IO}", "\N{CYRILLIC SMALL LETTER IE}")
-        .split()
-    )

@@ -3,6 +3,7 @@
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Final
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -21,6 +22,7 @@ import voluptuous as vol
 from .api import CallState, MangoApiError, MangoAuthError, MangoError, TransferMethod
 from .const import (
     ATTR_CALL_ID,
+    ATTR_NAME,
     ATTR_RECORD_ID,
     ATTR_REQUEST_ID,
     ATTR_TO,
@@ -63,7 +65,7 @@ def _coordinator(hass: HomeAssistant, call: ServiceCall) -> MangoCoordinator:
     return entry.runtime_data
 
 
-def _resolve_number(coordinator: MangoCoordinator, text: str) -> str:
+def resolve_number(coordinator: MangoCoordinator, text: str) -> str:
     """Turn what the user said into a number: a number in any usual form, or a phonebook name."""
     if (number := normalize_number(text)) is not None:
         return number
@@ -128,19 +130,45 @@ async def _api_errors(coordinator: MangoCoordinator) -> AsyncIterator[None]:
         ) from err
 
 
-async def _async_callback(call: ServiceCall) -> ServiceResponse:
-    """Ring the extension's phone, then connect it to the number."""
-    coordinator = _coordinator(call.hass, call)
-    number = _resolve_number(coordinator, call.data[ATTR_NUMBER])
+@dataclass(frozen=True, slots=True)
+class PlacedCallback:
+    """A callback the service accepted."""
+
+    call_id: str | None
+    number: str
+    name: str | None
+    """The number's name in the phonebook."""
+
+
+async def async_place_callback(
+    coordinator: MangoCoordinator, text: str
+) -> PlacedCallback:
+    """Ring the extension's phone, then connect it to a number or a phonebook name.
+
+    The action and the voice intent both call this, so both send the same request.
+    """
+    number = resolve_number(coordinator, text)
     async with _api_errors(coordinator):
         call_id = await coordinator.client.callback(coordinator.extension, number)
-    return {ATTR_CALL_ID: call_id, ATTR_NUMBER: number}
+    return PlacedCallback(call_id, number, coordinator.phonebook.name_of(number))
+
+
+async def _async_callback(call: ServiceCall) -> ServiceResponse:
+    """Ring the extension's phone, then connect it to the number."""
+    placed = await async_place_callback(
+        _coordinator(call.hass, call), call.data[ATTR_NUMBER]
+    )
+    return {
+        ATTR_CALL_ID: placed.call_id,
+        ATTR_NUMBER: placed.number,
+        ATTR_NAME: placed.name,
+    }
 
 
 async def _async_transfer(call: ServiceCall) -> None:
     """Hand a call over, by default the extension's current conversation."""
     coordinator = _coordinator(call.hass, call)
-    to = _resolve_number(coordinator, call.data[ATTR_TO])
+    to = resolve_number(coordinator, call.data[ATTR_TO])
     if (call_id := call.data.get(ATTR_CALL_ID)) is None:
         current = coordinator.current_call
         if current is None or current.state not in (
@@ -160,7 +188,7 @@ async def _async_transfer(call: ServiceCall) -> None:
 async def _async_route(call: ServiceCall) -> ServiceResponse:
     """Send a call waiting in the IVR to an employee; the outcome comes as a route result."""
     coordinator = _coordinator(call.hass, call)
-    to = _resolve_number(coordinator, call.data[ATTR_TO])
+    to = resolve_number(coordinator, call.data[ATTR_TO])
     if to.startswith("+"):
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -54,7 +54,7 @@ _LOGGER = logging.getLogger(__name__)
 
 MISSED_TTL: Final = 14 * 24 * 3600.0  # the vendor keeps missed events for 2 weeks
 DEFAULT_LIMIT: Final = 100
-FAULT_MODES: Final = frozenset({"500", "timeout", "malformed"})
+FAULT_MODES: Final = frozenset({"500", "timeout", "malformed", "proxy403"})
 # How long the server waits for a client to answer its close frame.
 _WS_CLOSE_TIMEOUT: Final = 1.0
 # A tiny MPEG audio payload: an ID3 header and one silent frame header.
@@ -519,7 +519,9 @@ class MangoSimulator(Telephony):
         """Make the next `count` requests to `path` fail.
 
         Modes: "500" (HTTP 500, code 500), "timeout" (no answer until
-        `hang_seconds` pass or stop()), "malformed" (HTTP 200, not JSON).
+        `hang_seconds` pass or stop()), "malformed" (HTTP 200, not JSON),
+        "proxy403" (HTTP 403 with a proxy's HTML page, as a rate limit or a
+        firewall in front of the service answers).
         """
         _check_modes([mode])
         if count < 1:
@@ -557,6 +559,21 @@ class MangoSimulator(Telephony):
     async def send_unknown(self, extension: str) -> None:
         """Send a frame with an unknown routeKey to the user's websocket."""
         await self.push_raw(extension, UNKNOWN_FRAME)
+
+    def replace_handler(
+        self, path: str, handler: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> None:
+        """Answer one API path with a test's own handler (for hostile answers).
+
+        The handler returns the answer's JSON object; a "Result" in it
+        replaces the envelope of success.
+        """
+        method = self._routes[path][0]
+
+        async def wrapped(request: web.Request, params: _Params) -> dict[str, Any]:
+            return await handler()
+
+        self._routes[path] = (method, wrapped)
 
     def stall_websockets(self, stalled: bool) -> None:
         """Keep websockets open but answer no PING and send no frame.
@@ -653,6 +670,12 @@ class MangoSimulator(Telephony):
             return web.Response(
                 status=200,
                 text="<html><body>Bad gateway</body></html>",
+                content_type="text/html",
+            )
+        if mode == "proxy403":
+            return web.Response(
+                status=403,
+                text="<html><body>Access denied: rate limited</body></html>",
                 content_type="text/html",
             )
         if mode == "timeout":

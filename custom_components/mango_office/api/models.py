@@ -292,7 +292,10 @@ def _parse_call_fast(data: dict[str, Any]) -> CallEvent | None:
             timestamp is not None
             and (type(timestamp) is not int or timestamp not in _PLAUSIBLE_TIMES)
         )
-        or (direction is not None and direction not in _DIRECTIONS)
+        or (
+            direction is not None
+            and (type(direction) is not str or direction not in _DIRECTIONS)
+        )
         or (entry_id is not None and (type(entry_id) is not str or not ID(entry_id)))
         or (
             line_number is not None

@@ -1,0 +1,287 @@
+"""Voice and LLM intents: call someone from the phonebook, who called last, how many calls were missed."""
+
+from abc import abstractmethod
+from datetime import datetime, timedelta
+from typing import Any, Final, override
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    config_validation as cv,
+    entity_registry as er,
+    intent,
+    translation,
+)
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .coordinator import MangoConfigEntry, MangoCoordinator
+from .services import async_place_callback
+
+INTENT_CALLBACK: Final = "MangoOfficeCallback"
+INTENT_LAST_CALLER: Final = "MangoOfficeLastCaller"
+INTENT_MISSED_CALLS: Final = "MangoOfficeMissedCalls"
+
+SLOT_NAME: Final = "name"
+SLOT_EXTENSION: Final = "extension"
+
+_EXTENSION_SLOT: Final = {
+    vol.Optional(
+        SLOT_EXTENSION,
+        description=(
+            "The user's own MANGO OFFICE extension (internal number, e.g. 101). "
+            "Leave it out unless the user names one."
+        ),
+    ): cv.string
+}
+
+
+class MangoIntentHandler(intent.IntentHandler):
+    """What the three intents share: the extension they are about, and speech in the request's language."""
+
+    @property
+    @override
+    def slot_schema(self) -> dict[Any, Any] | None:
+        """Every intent may name the extension."""
+        return _EXTENSION_SLOT
+
+    @override
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Answer in the language of the request; a failure is said, not raised."""
+        slots = self.async_validate_slots(intent_obj.slots)
+        response = intent_obj.create_response()
+        speech = _Speech(intent_obj.hass, intent_obj.language)
+        await speech.async_load()
+        try:
+            coordinators = _coordinators(
+                intent_obj.hass, slots.get(SLOT_EXTENSION, {}).get("value")
+            )
+            text = await self.async_answer(intent_obj.hass, coordinators, slots, speech)
+        except HomeAssistantError as err:
+            response.async_set_error(
+                # Nobody or several matched, or no such extension: not a failure.
+                intent.IntentResponseErrorCode.NO_VALID_TARGETS
+                if isinstance(err, ServiceValidationError)
+                else intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+                speech.error(err),
+            )
+        else:
+            response.async_set_speech(text)
+        return response
+
+    @abstractmethod
+    async def async_answer(
+        self,
+        hass: HomeAssistant,
+        coordinators: list[MangoCoordinator],
+        slots: dict[str, Any],
+        speech: _Speech,
+    ) -> str:
+        """Do what was asked for the extensions meant; return what to say."""
+
+
+class CallbackIntentHandler(MangoIntentHandler):
+    """Call a phonebook name or a number, as the callback action does."""
+
+    intent_type = INTENT_CALLBACK
+    description = (
+        "Places a phone call through the MANGO OFFICE office phone system: the "
+        "user's own desk phone rings first, and when they pick up, the PBX dials "
+        "the contact. Use it when the user asks to call, phone, ring or dial "
+        "someone (in Russian: позвони, набери, перезвони). The contact is "
+        "looked up in the integration's phonebook."
+    )
+
+    @property
+    @override
+    def slot_schema(self) -> dict[Any, Any] | None:
+        """A name or number, and optionally the extension whose phone rings."""
+        return {
+            vol.Required(
+                SLOT_NAME,
+                description=(
+                    "Who to call, exactly as the user said it: a phonebook name "
+                    "in any grammatical case or language, part of one (first "
+                    "name, surname, patronymic), an alias, a department, or a "
+                    "phone number in any usual form. For example: Ивану Петрову, "
+                    "бухгалтерию, John, +7 916 123-45-67."
+                ),
+            ): intent.non_empty_string,
+            **_EXTENSION_SLOT,
+        }
+
+    @override
+    async def async_answer(
+        self,
+        hass: HomeAssistant,
+        coordinators: list[MangoCoordinator],
+        slots: dict[str, Any],
+        speech: _Speech,
+    ) -> str:
+        """Place the callback from the one extension meant."""
+        if len(coordinators) > 1:
+            raise _IntentError(
+                "speech_which_extension",
+                extensions=", ".join(sorted(c.extension for c in coordinators)),
+            )
+        placed = await async_place_callback(coordinators[0], slots[SLOT_NAME]["value"])
+        return speech.say("speech_calling", name=placed.name or placed.number)
+
+
+class LastCallerIntentHandler(MangoIntentHandler):
+    """Who called last, and when."""
+
+    intent_type = INTENT_LAST_CALLER
+    description = (
+        "Tells who called the user's MANGO OFFICE office phone last (the "
+        "phonebook name, else the number) and when."
+    )
+
+    @override
+    async def async_answer(
+        self,
+        hass: HomeAssistant,
+        coordinators: list[MangoCoordinator],
+        slots: dict[str, Any],
+        speech: _Speech,
+    ) -> str:
+        """Name the latest caller of the extensions meant."""
+        latest = max(
+            (
+                (last, coordinator)
+                for coordinator in coordinators
+                if (last := coordinator.last_caller) is not None
+            ),
+            key=lambda pair: pair[0].time,
+            default=None,
+        )
+        if latest is None:
+            return speech.say("speech_no_last_caller")
+        last, coordinator = latest
+        caller = coordinator.phonebook.name_of(last.number) or last.number
+        return speech.say(
+            "speech_last_caller",
+            caller=caller or speech.say("speech_hidden_number"),
+            when=speech.when(last.time),
+        )
+
+
+class MissedCallsIntentHandler(MangoIntentHandler):
+    """How many calls were missed, as the missed-calls sensor counts them."""
+
+    intent_type = INTENT_MISSED_CALLS
+    description = (
+        "Tells how many incoming calls to the user's MANGO OFFICE office phone "
+        "went unanswered, as the missed calls sensor counts them."
+    )
+
+    @override
+    async def async_answer(
+        self,
+        hass: HomeAssistant,
+        coordinators: list[MangoCoordinator],
+        slots: dict[str, Any],
+        speech: _Speech,
+    ) -> str:
+        """Add up the missed-calls sensors of the extensions meant."""
+        registry = er.async_get(hass)
+        count = 0
+        for coordinator in coordinators:
+            entity_id = registry.async_get_entity_id(
+                Platform.SENSOR,
+                DOMAIN,
+                f"{coordinator.config_entry.unique_id}_missed_calls",
+            )
+            state = hass.states.get(entity_id) if entity_id else None
+            try:
+                count += int(float(state.state if state else "disabled"))
+            except ValueError:
+                # Unavailable while disconnected, or disabled: not known now.
+                return speech.say("speech_missed_calls_unknown")
+        if count == 0:
+            return speech.say("speech_no_missed_calls")
+        return speech.say("speech_missed_calls", count=str(count))
+
+
+class _Speech:
+    """The integration's sentences in the language of one request."""
+
+    def __init__(self, hass: HomeAssistant, language: str) -> None:
+        self._hass = hass
+        # "ru-RU" speaks the "ru" translations.
+        self._language = language.partition("-")[0].lower() or "en"
+        self._strings: dict[str, str] = {}
+
+    async def async_load(self) -> None:
+        """Load the sentences; English fills in what a language lacks."""
+        self._strings = await translation.async_get_translations(
+            self._hass, self._language, "exceptions", {DOMAIN}
+        )
+
+    def say(self, key: str, **placeholders: str) -> str:
+        """Return one sentence with its placeholders filled in."""
+        return self._strings[f"component.{DOMAIN}.exceptions.{key}.message"].format(
+            **placeholders
+        )
+
+    def error(self, err: HomeAssistantError) -> str:
+        """Say a translated error in this language rather than the server's."""
+        if err.translation_domain == DOMAIN and err.translation_key:
+            return self.say(err.translation_key, **(err.translation_placeholders or {}))
+        return str(err)
+
+    def when(self, time: datetime) -> str:
+        """Say when something happened: today, yesterday, or on a date."""
+        local = dt_util.as_local(time)
+        today = dt_util.now().date()
+        clock = local.strftime("%H:%M")
+        if local.date() == today:
+            return self.say("speech_today", time=clock)
+        if local.date() == today - timedelta(days=1):
+            return self.say("speech_yesterday", time=clock)
+        return self.say(
+            "speech_on_date",
+            day=f"{local.day:02}",
+            month=f"{local.month:02}",
+            year=str(local.year),
+            time=clock,
+        )
+
+
+class _IntentError(ServiceValidationError):
+    """Something to say instead of doing what was asked."""
+
+    def __init__(self, key: str, **placeholders: str) -> None:
+        super().__init__(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+
+
+def _coordinators(hass: HomeAssistant, extension: str | None) -> list[MangoCoordinator]:
+    """Return the extensions a request is about: the one named, else every one set up."""
+    entries: list[MangoConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    coordinators = [entry.runtime_data for entry in entries]
+    if not coordinators:
+        raise _IntentError("speech_not_connected")
+    if extension is None:
+        return coordinators
+    # "101", "extension 101", "добавочный 101": the digits are the extension.
+    wanted = "".join(char for char in extension if char.isdecimal())
+    if named := [c for c in coordinators if c.extension == wanted]:
+        return named
+    raise _IntentError("speech_unknown_extension", extension=extension)
+
+
+@callback
+def async_register_intents(hass: HomeAssistant) -> None:
+    """Register the integration's intents with Home Assistant's intent helper."""
+    for handler in (
+        CallbackIntentHandler(),
+        LastCallerIntentHandler(),
+        MissedCallsIntentHandler(),
+    ):
+        intent.async_register(hass, handler)

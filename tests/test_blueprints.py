@@ -1,0 +1,304 @@
+"""The blueprints in blueprints/automation/mango_office, loaded by HA and run against the simulator."""
+
+from pathlib import Path
+import shutil
+from typing import Any
+
+from homeassistant.components.automation.helpers import async_get_blueprints
+from homeassistant.const import STATE_ON
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
+
+from mango_simulator import MangoSimulator
+
+from .conftest import CALLER, EXTENSION, wait_until
+from .test_intents import PHONEBOOK
+from .test_services import MOBILE, set_phonebook
+
+BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "mango_office"
+NAMES = sorted(path.name for path in BLUEPRINTS.glob("*.yaml"))
+
+
+@pytest.fixture
+def blueprint_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A config directory holding the blueprints as a user who imported them has them."""
+    hass.config.config_dir = str(tmp_path)
+    target = tmp_path / "blueprints" / "automation" / "mango_office"
+    shutil.copytree(BLUEPRINTS, target)
+    return target
+
+
+async def use_blueprint(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:
+    """Make an automation from one of the blueprints, and check that it is on."""
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "id": name,
+                "alias": name,
+                "use_blueprint": {"path": f"mango_office/{name}", "input": inputs},
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    [state] = hass.states.async_all("automation")
+    assert state.state == STATE_ON, state
+
+
+@pytest.fixture
+def phone(hass: HomeAssistant) -> str:
+    """A phone with the Companion app, as mobile_app registers it; returns its device id."""
+    phone_entry = MockConfigEntry(domain="mobile_app")
+    phone_entry.add_to_hass(hass)
+    return (
+        dr.async_get(hass)
+        .async_get_or_create(
+            config_entry_id=phone_entry.entry_id,
+            identifiers={("mobile_app", "pixel")},
+            name="Pixel 7",
+        )
+        .id
+    )
+
+
+@pytest.fixture
+def notifications(hass: HomeAssistant) -> list[ServiceCall]:
+    """The notifications sent to that phone (mobile_app names its action after the device)."""
+    return async_mock_service(hass, "notify", "mobile_app_pixel_7")
+
+
+async def start_conversation(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Give extension 101 the voice tests' phonebook and start HA's default agent."""
+    await set_phonebook(hass, entry, PHONEBOOK)
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
+async def converse(hass: HomeAssistant, text: str, language: str) -> str:
+    """Say something to HA's default agent through conversation.process; return its answer."""
+    response = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    answer: str = response["response"]["speech"]["plain"]["speech"]
+    return answer
+
+
+def test_the_blueprints() -> None:
+    """The three blueprints of the issue are there."""
+    assert NAMES == [
+        "ivr_routing.yaml",
+        "missed_call_notification.yaml",
+        "voice_callback.yaml",
+    ]
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+@pytest.mark.parametrize("name", NAMES)
+async def test_blueprint_loads(hass: HomeAssistant, name: str) -> None:
+    """Home Assistant reads and validates each blueprint as an automation blueprint."""
+    blueprint = await async_get_blueprints(hass).async_get_blueprint(
+        f"mango_office/{name}"
+    )
+
+    assert blueprint.domain == "automation"
+    assert blueprint.name.startswith("MANGO OFFICE")
+    assert blueprint.metadata["source_url"].endswith(
+        f"blueprints/automation/mango_office/{name}"
+    )
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+async def test_missed_call_notification(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    phone: str,
+    notifications: list[ServiceCall],
+) -> None:
+    """A missed call notifies the phone; its Call back button places the callback."""
+    await use_blueprint(hass, "missed_call_notification.yaml", {"notify_device": phone})
+
+    await simulator.incoming_missed(EXTENSION, caller=CALLER)
+    await wait_until(lambda: notifications)
+
+    [notification] = notifications
+    button = f"MANGO_OFFICE_CALL_BACK|{init_integration.entry_id}|+7 (495) 123-45-67"
+    assert notification.data == {
+        "title": "Missed call",
+        "message": "Ivan Petrov, +7 (495) 123-45-67",
+        "data": {"tag": button, "actions": [{"action": button, "title": "Call back"}]},
+    }
+    assert simulator.requests_to("callback") == []
+
+    # Another app's button is none of ours.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": "OTHER"})
+    hass.bus.async_fire("mobile_app_notification_action", {"action": button})
+    await simulator.wait_for_request("callback")
+
+    [request] = simulator.requests_to("callback")
+    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": CALLER}
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+async def test_missed_call_from_a_hidden_number(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    phone: str,
+    notifications: list[ServiceCall],
+) -> None:
+    """A hidden number is notified without a button: it cannot be called back."""
+    await use_blueprint(
+        hass,
+        "missed_call_notification.yaml",
+        {"notify_device": phone, "title": "Пропущенный звонок"},
+    )
+
+    await simulator.incoming_missed(EXTENSION, caller="")
+    await wait_until(lambda: notifications)
+
+    assert notifications[0].data["title"] == "Пропущенный звонок"
+    assert notifications[0].data["message"] == "—"
+    assert notifications[0].data["data"]["actions"] == []
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+async def test_ivr_routing(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A known caller goes to their extension, written any way; others to the fallback."""
+    await use_blueprint(
+        hass,
+        "ivr_routing.yaml",
+        {
+            "routes": [
+                {"number": "8 (916) 123-45-67", "extension": "102"},
+                {"number": CALLER, "extension": "Бухгалтерия"},
+            ],
+            "fallback_extension": "103",
+        },
+    )
+    await set_phonebook(hass, init_integration, {"104": "Бухгалтерия"})
+
+    routed: list[tuple[str, str]] = []
+    for caller in (MOBILE, CALLER, "+74990000000"):
+        ids = await simulator.incoming_via_ivr(caller=caller)
+        await wait_until(
+            lambda: len(simulator.requests_to("route/async")) > len(routed)
+        )
+        params = simulator.requests_to("route/async")[-1].params
+        assert params["CALL_ID"] == ids["call_id"]
+        routed.append((caller, params["TO_NUMBER"]))
+
+    assert routed == [(MOBILE, "102"), (CALLER, "104"), ("+74990000000", "103")]
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+@pytest.mark.parametrize(
+    ("language", "text", "number", "answer"),
+    [
+        ("ru", "позвони Ивану Петрову", CALLER, "Звоню: Иван Петров."),
+        ("ru", "набери Марию", "+79163333333", "Звоню: Мария Сидорова."),
+        ("ru", "перезвони Ване", CALLER, "Звоню: Иван Петров."),
+        ("ru", "позвони в бухгалтерию", "102", "Звоню: Бухгалтерия."),
+        ("en", "call John Smith", "+14155550100", "Calling John Smith."),
+        ("en", "call Ivan", CALLER, "Calling Иван Петров."),
+    ],
+)
+async def test_voice_callback(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    *,
+    language: str,
+    text: str,
+    number: str,
+    answer: str,
+) -> None:
+    """A sentence to HA's default agent, in English or Russian, places the callback."""
+    await start_conversation(hass, init_integration)
+    await use_blueprint(hass, "voice_callback.yaml", {})
+
+    assert (await converse(hass, text, language)).startswith(answer)
+    [request] = simulator.requests_to("callback")
+    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": number}
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [
+        (
+            "ru",
+            "позвони Сидорову",
+            "Не могу позвонить: «Сидорову» не находится в телефонной книге однозначно.",
+        ),
+        (
+            "en",
+            "call Boris",
+            'I cannot call "Boris": no single phonebook entry matches.',
+        ),
+    ],
+)
+async def test_voice_callback_no_single_match(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    *,
+    language: str,
+    text: str,
+    answer: str,
+) -> None:
+    """No match or a tie: nothing is called, and the assistant says so."""
+    await start_conversation(hass, init_integration)
+    await use_blueprint(
+        hass, "voice_callback.yaml", {"extension": init_integration.entry_id}
+    )
+
+    assert (await converse(hass, text, language)).startswith(answer)
+    assert simulator.requests_to("callback") == []
+
+
+SENTENCES = Path(__file__).parent.parent / "docs" / "custom_sentences"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [
+        ("ru", "позвони Ивану Петрову", "Звоню: Иван Петров."),
+        ("ru", "набери бухгалтерию", "Звоню: Бухгалтерия."),
+        ("ru", "кто мне звонил последним", "Входящих звонков ещё не было."),
+        ("ru", "сколько у меня пропущенных звонков", "Пропущенных звонков нет."),
+        ("en", "call John Smith", "Calling John Smith."),
+        ("en", "dial Ivan", "Calling Иван Петров."),
+        ("en", "who called me last", "No call has come in yet."),
+        ("en", "how many missed calls do I have", "No missed calls."),
+    ],
+)
+async def test_custom_sentences(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    tmp_path: Path,
+    *,
+    language: str,
+    text: str,
+    answer: str,
+) -> None:
+    """The documented custom_sentences reach the intents through HA's default agent."""
+    hass.config.config_dir = str(tmp_path)
+    shutil.copytree(SENTENCES, tmp_path / "custom_sentences")
+    await start_conversation(hass, init_integration)
+
+    assert (await converse(hass, text, language)).startswith(answer)
