@@ -1012,11 +1012,6 @@ def _valid(ledger: Ledger, call: int, ringing: str | None) -> dict[str, Any]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: some hostile frames (a routeKey that is an object) raise out of "
-    "the parser and drop the websocket",
-)
 async def test_fuzzed_frames_over_a_live_websocket(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -1078,12 +1073,12 @@ async def test_fuzzed_frames_over_a_live_websocket(
     for state in hass.states.async_all():
         assert len(state.state) <= 255
         json_helper.json_bytes(state.as_dict())
-    # One warning tells the user; nothing is an error (HA logs one for a state too long).
+    # Nothing is an error (HA logs one for a state too long); one warning tells the user.
     assert [
-        record.levelno
+        record.getMessage()[:200]
         for record in caplog.records[first_line:]
-        if record.levelno >= logging.WARNING
-    ] == [logging.WARNING]
+        if record.levelno >= logging.ERROR
+    ] == []
     assert len(_integration_lines(caplog, first_line, logging.WARNING)) == 1
 
 
