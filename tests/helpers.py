@@ -6,9 +6,11 @@ from mango_simulator import MangoSimulator
 
 from .conftest import EXTENSION
 
+TIMESTAMP = 1_790_000_000
+"""The unix time of a call message's seq 0; seq n is n seconds later."""
 
-async def push_call(
-    simulator: MangoSimulator,
+
+def call_message(
     call_id: str,
     seq: int,
     state: str,
@@ -16,10 +18,10 @@ async def push_call(
     direction: str = "in",
     caller: dict[str, str] | None = None,
     callee: dict[str, str] | None = None,
-    timestamp: int = 1_790_000_000,
+    timestamp: int = TIMESTAMP,
     **extra: Any,
-) -> None:
-    """Push one /call message for extension 101, as the service would send it."""
+) -> dict[str, Any]:
+    """One /call message for extension 101, as the service would send it."""
     data: dict[str, Any] = {
         "call_id": call_id,
         "entry_id": f"entry-{call_id}",
@@ -32,4 +34,11 @@ async def push_call(
         "line_number": "74957654321",
         **extra,
     }
-    await simulator.push(EXTENSION, {"routeKey": "/call", "data": data})
+    return {"routeKey": "/call", "data": data}
+
+
+async def push_call(
+    simulator: MangoSimulator, call_id: str, seq: int, state: str, **fields: Any
+) -> None:
+    """Push one /call message for extension 101 (see call_message)."""
+    await simulator.push(EXTENSION, call_message(call_id, seq, state, **fields))

@@ -2,17 +2,22 @@
 
 GET  /_simulator/requests   the recorded API requests
 GET  /_simulator/state      users, registered users, missed counts, open websockets
-POST /_simulator/push       {"extension", "message"} or {"extension", "raw": "text"}
+POST /_simulator/push       {"extension", "message"} or {"extension", "raw": "text"} or
+                            {"extension", "binary": "base64 of a binary frame"}
 POST /_simulator/scenario   {"name", "wait": false, ...the scenario's arguments}
 POST /_simulator/faults     {"drop_websockets": true} | {"refuse_websockets": 30} |
-                            {"fail_next": {"path", "count", "mode"}} | {"revoke_token": "..."} |
+                            {"fail_next": {"path", "count", "mode"}} |
+                            {"fail_for": {"path", "seconds", "mode" or "modes": [...]}} |
+                            {"revoke_token": "..."} |
                             {"send_malformed": "101"} | {"send_unknown": "101"} |
                             {"stall_websockets": true} | {"duplicate_live_into_missed": true}
 POST /_simulator/config     {"add_token": "..."} | {"add_extension": "104"} |
                             {"auto_calls": 20 (seconds) or 0 (off)} |
-                            {"step_delay": 2} | {"record_delay": 10}
+                            {"step_delay": 2} | {"record_delay": 10} | {"hang_seconds": 5}
 """
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 import dataclasses
 from typing import TYPE_CHECKING, Any, Final
@@ -101,10 +106,18 @@ class _Control:
         extension = str(body["extension"])
         if "raw" in body:
             await self._sim.push_raw(extension, str(body["raw"]))
+        elif "binary" in body:
+            try:
+                data = base64.b64decode(str(body["binary"]), validate=True)
+            except binascii.Error:
+                raise _BadRequestError('"binary" must be base64') from None
+            await self._sim.push_bytes(extension, data)
         elif isinstance(message := body.get("message"), dict):
             await self._sim.push(extension, message)
         else:
-            raise _BadRequestError('Give "message" (an object) or "raw" (a text)')
+            raise _BadRequestError(
+                'Give "message" (an object), "raw" (a text) or "binary" (base64)'
+            )
         return web.json_response(
             {"extension": extension, "registered": self._sim.is_registered(extension)}
         )
@@ -136,10 +149,22 @@ class _Control:
                 str(value.get("mode", "500")),
             )
 
+        def fail_for(value: Any) -> None:
+            if not isinstance(value, dict):
+                raise _BadRequestError(
+                    '"fail_for" takes {"path", "seconds", "mode" or "modes"}'
+                )
+            sim.fail_for(
+                str(value["path"]),
+                float(value["seconds"]),
+                value.get("modes", str(value.get("mode", "500"))),
+            )
+
         actions: dict[str, _Action] = {
             "drop_websockets": drop,
             "refuse_websockets": lambda value: sim.refuse_websockets(float(value)),
             "fail_next": fail_next,
+            "fail_for": fail_for,
             "revoke_token": lambda value: sim.revoke_token(str(value)),
             "send_malformed": lambda value: sim.send_malformed(str(value)),
             "send_unknown": lambda value: sim.send_unknown(str(value)),
@@ -169,6 +194,7 @@ class _Control:
             "auto_calls": auto_calls,
             "step_delay": set_delay("step_delay"),
             "record_delay": set_delay("record_delay"),
+            "hang_seconds": set_delay("hang_seconds"),
         }
         return await _apply(await _body(request), actions)
 

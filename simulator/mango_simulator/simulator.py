@@ -2,9 +2,10 @@
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 import contextlib
 from dataclasses import dataclass, field
+import itertools
 import json
 import logging
 import secrets
@@ -92,7 +93,7 @@ class _Frame:
     """A frame on its way to a websocket (kept back while websockets are stalled)."""
 
     extension: str
-    text: str
+    text: str | bytes  # bytes go as a binary frame
     message: dict[str, Any] | None  # None for raw frames
     stored: bool  # already in the missed store (duplicate quirk)
 
@@ -204,13 +205,15 @@ class MangoSimulator(Telephony):
         )
         self._tokens = {str(token) for token in tokens}
         self._missed_ttl = missed_ttl
-        self._hang_seconds = hang_seconds
+        self.hang_seconds = hang_seconds
         self._users: dict[str, _User] = {}
         self._channels: dict[str, _Channel] = {}
         # Open websockets by channel id, oldest first.
         self._sessions: dict[str, _Session] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[str]] = {}
+        # Outages by path: until when (by the clock), and the modes taken in turn.
+        self._outages: dict[str, tuple[float, Iterator[str]]] = {}
         self._refuse_until = 0.0
         self._stalled = False
         self._duplicate_live = False
@@ -377,6 +380,17 @@ class MangoSimulator(Telephony):
             raise LookupError(f"No open websocket for {extension}")
         await self._send(session, _Frame(str(extension), text, None, stored=False))
 
+    async def push_bytes(self, extension: str, data: bytes) -> None:
+        """Send a binary frame to the user's websocket (the API sends none).
+
+        Raises:
+            LookupError: the user has no open websocket.
+        """
+        session = self._session_of(str(extension))
+        if session is None:
+            raise LookupError(f"No open websocket for {extension}")
+        await self._send(session, _Frame(str(extension), data, None, stored=False))
+
     def _session_of(self, extension: str) -> _Session | None:
         """The user's registered websocket, else the newest one issued to them."""
         user = self._users.get(extension)
@@ -421,9 +435,9 @@ class MangoSimulator(Telephony):
                 return True
             try:
                 while session.held:
-                    await session.ws.send_str(session.held[0].text)
+                    await _send_frame(session.ws, session.held[0])
                     session.held.pop(0)
-                await session.ws.send_str(frame.text)
+                await _send_frame(session.ws, frame)
             except ConnectionError, RuntimeError:
                 return False
             return True
@@ -509,11 +523,26 @@ class MangoSimulator(Telephony):
         "proxy403" (HTTP 403 with a proxy's HTML page, as a rate limit or a
         firewall in front of the service answers).
         """
-        if mode not in FAULT_MODES:
-            raise ValueError(f"mode must be one of {sorted(FAULT_MODES)}")
+        _check_modes([mode])
         if count < 1:
             raise ValueError("count must be positive")
         self._faults.setdefault(normalize_path(path), deque()).extend([mode] * count)
+
+    def fail_for(
+        self, path: str, seconds: float, modes: str | Iterable[str] = "500"
+    ) -> None:
+        """Make every request to `path` fail for `seconds` of the clock (0 ends it).
+
+        With several modes the failing requests take them in turn (e.g.
+        ["500", "timeout"]). Requests queued by fail_next fail first.
+        """
+        modes = [modes] if isinstance(modes, str) else list(modes)
+        _check_modes(modes)
+        path = normalize_path(path)
+        if seconds <= 0:
+            self._outages.pop(path, None)
+            return
+        self._outages[path] = (self._clock() + seconds, itertools.cycle(modes))
 
     async def send_malformed(self, extension: str) -> None:
         """Send a frame that is not JSON to the user's websocket."""
@@ -562,7 +591,7 @@ class MangoSimulator(Telephony):
         async with session.lock:
             try:
                 while session.held and not session.closed and not self._stalled:
-                    await session.ws.send_str(session.held[0].text)
+                    await _send_frame(session.ws, session.held[0])
                     session.held.pop(0)
             except ConnectionError, RuntimeError:
                 return
@@ -620,13 +649,18 @@ class MangoSimulator(Telephony):
         return await handler(request, _Params(params))
 
     def _take_fault(self, path: str) -> str | None:
-        modes = self._faults.get(path)
-        if not modes:
+        if modes := self._faults.get(path):
+            mode = modes.popleft()
+            if not modes:
+                del self._faults[path]
+            return mode
+        if (outage := self._outages.get(path)) is None:
             return None
-        mode = modes.popleft()
-        if not modes:
-            del self._faults[path]
-        return mode
+        until, cycle = outage
+        if self._clock() >= until:
+            del self._outages[path]
+            return None
+        return next(cycle)
 
     async def _fault_response(
         self, request: web.Request, path: str, mode: str
@@ -646,7 +680,7 @@ class MangoSimulator(Telephony):
             )
         if mode == "timeout":
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._hang_seconds)
+                await asyncio.wait_for(self._stopping.wait(), self.hang_seconds)
             return web.json_response(
                 envelope(CODE_SERVER_ERROR, "Timed out"), status=504
             )
@@ -792,6 +826,18 @@ class MangoSimulator(Telephony):
         if record_id not in self._records:
             raise web.HTTPNotFound
         return web.Response(body=RECORD_BYTES, content_type="audio/mpeg")
+
+
+def _check_modes(modes: list[str]) -> None:
+    if not modes or not set(modes) <= FAULT_MODES:
+        raise ValueError(f"mode must be one of {sorted(FAULT_MODES)}")
+
+
+async def _send_frame(ws: web.WebSocketResponse, frame: _Frame) -> None:
+    if isinstance(frame.text, bytes):
+        await ws.send_bytes(frame.text)
+    else:
+        await ws.send_str(frame.text)
 
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], str | None]:

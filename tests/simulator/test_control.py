@@ -73,6 +73,11 @@ async def test_push(client: Client, sim: MangoSimulator) -> None:
     )
     assert status == 200
     assert (await ws.receive(timeout=2)).data == "{oops"
+    status, _ = await control(
+        client, "POST", "push", {"extension": "101", "binary": "/wABAg=="}
+    )
+    assert status == 200
+    assert (await ws.receive(timeout=2)).data == b"\xff\x00\x01\x02"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +87,7 @@ async def test_push(client: Client, sim: MangoSimulator) -> None:
         ({"message": CALL}, 400),
         ([1], 400),
         ({"extension": "102", "raw": "x"}, 409),  # no websocket
+        ({"extension": "101", "binary": "not base64!"}, 400),
     ],
 )
 async def test_push_errors(client: Client, body: Any, status: int) -> None:
@@ -152,6 +158,7 @@ async def test_faults(client: Client, sim: MangoSimulator) -> None:
             "send_malformed": "101",
             "send_unknown": "101",
             "fail_next": {"path": "session/ping", "count": 1, "mode": "500"},
+            "fail_for": {"path": "channel", "seconds": 30, "modes": ["500"]},
             "stall_websockets": False,
             "duplicate_live_into_missed": False,
             "refuse_websockets": 0,
@@ -162,6 +169,16 @@ async def test_faults(client: Client, sim: MangoSimulator) -> None:
     assert (await ws.receive(timeout=2)).type is aiohttp.WSMsgType.TEXT
     assert (await ws.receive(timeout=2)).type is aiohttp.WSMsgType.TEXT
     assert (await client.get("session/ping"))[0] == 500
+    assert (await client.get("channel/", EXTENSION="101"))[0] == 500
+    assert (
+        await control(
+            client,
+            "POST",
+            "faults",
+            {"fail_for": {"path": "channel", "seconds": 0}},
+        )
+    )[0] == 200
+    assert (await client.get("channel/", EXTENSION="101"))[0] == 200
 
     assert (await control(client, "POST", "faults", {"drop_websockets": True}))[
         0
@@ -195,6 +212,9 @@ async def test_fault_toggles(client: Client, sim: MangoSimulator) -> None:
         ({"explode": True}, 400),
         ({"fail_next": "session/ping"}, 400),
         ({"fail_next": {"path": "session/ping", "mode": "slow"}}, 400),
+        ({"fail_for": "session/ping"}, 400),
+        ({"fail_for": {"path": "session/ping"}}, 400),
+        ({"fail_for": {"path": "session/ping", "seconds": 1, "modes": [5]}}, 400),
         ({"send_malformed": "102"}, 409),
         ("not an object", 400),
     ],
@@ -217,9 +237,11 @@ async def test_config(client: Client, sim: MangoSimulator) -> None:
             "add_extension": "104",
             "step_delay": 0,
             "record_delay": 0,
+            "hang_seconds": 7,
         },
     )
     assert status == 200
+    assert sim.hang_seconds == 7
     assert (
         await client.call("POST", "users/create", {"EXTENSION": "104"}, token="new")
     )[0] == 200

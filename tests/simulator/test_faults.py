@@ -7,7 +7,7 @@ import pytest
 
 from mango_simulator import MangoSimulator
 
-from .conftest import TOKEN, Client, eventually, nothing_more, receive
+from .conftest import TOKEN, Client, FakeClock, eventually, nothing_more, receive
 
 CALL = {"routeKey": "/call", "data": {"call_id": "c1", "seq": 1}}
 
@@ -116,6 +116,41 @@ async def test_fail_next_timeout_answers_after_hang_seconds(
         await sim.stop()
 
 
+async def test_fail_for_fails_every_request_until_it_ends(
+    client: Client, sim: MangoSimulator
+) -> None:
+    """An outage fails every request to its path, taking the modes in turn, then ends."""
+    sim.hang_seconds = 0.01
+    sim.fail_for("/v1/session/ping/", 30, ["500", "malformed", "timeout"])
+    sim.fail_next("session/ping", mode="timeout")
+    statuses = []
+    for _ in range(5):
+        async with client.session.get(
+            f"{sim.base_url}/v1/session/ping",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as response:
+            statuses.append(response.status)
+    # fail_next's request first, then the outage's modes in turn.
+    assert statuses == [504, 500, 200, 504, 500]
+    assert (await client.post("users/create", EXTENSION="101"))[0] == 200
+
+    sim.fail_for("session/ping", 0)
+    assert (await client.get("session/ping"))[0] == 200
+
+
+async def test_fail_for_ends_by_itself(
+    client: Client, sim: MangoSimulator, clock: FakeClock
+) -> None:
+    """Once its seconds have passed on the simulator's clock, the path answers again."""
+    sim.fail_for("session/ping", 60)
+    assert (await client.get("session/ping"))[0] == 500
+    clock.advance(59)
+    assert (await client.get("session/ping"))[0] == 500
+    clock.advance(1)
+    assert (await client.get("session/ping"))[0] == 200
+    assert (await client.get("session/ping"))[0] == 200
+
+
 def test_fail_next_rejects_bad_arguments() -> None:
     """Unknown modes and counts below 1 are refused."""
     sim = MangoSimulator()
@@ -123,6 +158,38 @@ def test_fail_next_rejects_bad_arguments() -> None:
         sim.fail_next("session/ping", mode="slow")
     with pytest.raises(ValueError, match="count"):
         sim.fail_next("session/ping", count=0)
+    with pytest.raises(ValueError, match="mode"):
+        sim.fail_for("session/ping", 1, ["500", "slow"])
+    with pytest.raises(ValueError, match="mode"):
+        sim.fail_for("session/ping", 1, [])
+
+
+async def test_binary_frames(client: Client, sim: MangoSimulator) -> None:
+    """Binary frames arrive as sent, in order with the text ones."""
+    ws, _ = await client.connect("101")
+    await sim.push_bytes("101", b"\xff\xfe not UTF-8")
+    await sim.push("101", CALL)
+
+    frame = await ws.receive(timeout=2)
+    assert (frame.type, frame.data) == (aiohttp.WSMsgType.BINARY, b"\xff\xfe not UTF-8")
+    assert await receive(ws) == CALL
+    with pytest.raises(LookupError):
+        await sim.push_bytes("102", b"x")
+
+
+async def test_binary_frames_held_by_a_stall(
+    client: Client, sim: MangoSimulator
+) -> None:
+    """A stall holds binary frames back like text ones; they are never stored as missed."""
+    ws, _ = await client.connect("101")
+    sim.stall_websockets(True)
+    await sim.push_bytes("101", b"\x00\x01")
+    await sim.push_bytes("101", b"\x02")
+    sim.stall_websockets(False)
+
+    assert (await ws.receive(timeout=2)).data == b"\x00\x01"
+    assert (await ws.receive(timeout=2)).data == b"\x02"
+    assert sim.missed("101") == []
 
 
 async def test_malformed_and_unknown_frames(
