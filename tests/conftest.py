@@ -212,8 +212,9 @@ def pytest_terminal_summary(
     terminalreporter.write_sep("-", "fault matrix")
     for line in lines:
         terminalreporter.write_line(line)
-    if config.cache is not None:
-        table = config.cache.mkdir("mango_office") / "fault_matrix.md"
+    # Without the cache plugin (-p no:cacheprovider) there is nowhere to keep it.
+    if (cache := getattr(config, "cache", None)) is not None:
+        table = cache.mkdir("mango_office") / "fault_matrix.md"
         table.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

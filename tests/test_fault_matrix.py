@@ -249,11 +249,6 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
     return state.state
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: frames that arrive while the missed events are drained "
-    "are thrown away when the drain fails",
-)
 async def test_websocket_dropped_mid_call_100_times(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -603,17 +598,7 @@ async def _set_up_again(
 
 @pytest.mark.parametrize(
     "away",
-    [
-        "reload",
-        pytest.param(
-            "restart",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine: the prune timer outlives Home Assistant's stop "
-                "(HA's coordinators schedule theirs with cancel_on_shutdown)",
-            ),
-        ),
-    ],
+    ["reload", "restart"],
 )
 async def test_home_assistant_restarting_mid_call(
     hass: HomeAssistant,
@@ -1237,11 +1222,6 @@ def crashing_run() -> Generator[RunCrashes]:
         yield crashes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: nothing outside run() notices it ending; the end goes unlogged "
-    "and the entities stay available",
-)
 async def test_unexpected_end_of_run_is_logged_once_and_restarted(
     crashing_run: RunCrashes,
     hass: HomeAssistant,
@@ -1290,10 +1270,6 @@ async def test_unexpected_end_of_run_is_logged_once_and_restarted(
     assert _state(hass, MISSED_CALLS) == "1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: nothing outside run() restarts it when it ends unexpectedly",
-)
 async def test_run_breaking_again_and_again_restarts_with_backoff(
     crashing_run: RunCrashes,
     hass: HomeAssistant,

@@ -6,16 +6,18 @@ event and tells exactly the entities whose state it changed; each entity
 writes only when what it shows is different.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, auto
+import logging
 from typing import Any, Final, TypedDict
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -296,6 +298,9 @@ class MangoCoordinator:
             hass, STORAGE_VERSION, storage_key(entry)
         )
         self._save_pending = False
+        self._shutting_down = False
+        self._run_failures = 0
+        self._restart: CALLBACK_TYPE | None = None
 
     @property
     def call_state(self) -> str:
@@ -336,15 +341,63 @@ class MangoCoordinator:
         entry = self.config_entry
         entry.async_on_unload(
             async_track_time_interval(
-                self.hass, self._prune, PRUNE_INTERVAL, name=f"{entry.title} prune"
+                self.hass,
+                self._prune,
+                PRUNE_INTERVAL,
+                name=f"{entry.title} prune",
+                cancel_on_shutdown=True,
             )
         )
-        entry.async_create_background_task(
-            self.hass, self.channel.run(), name=f"{entry.title} push channel"
+        entry.async_on_unload(self._stop_restarting)
+        self._start_channel()
+
+    def _start_channel(self) -> None:
+        self._restart = None
+        task = self.config_entry.async_create_background_task(
+            self.hass,
+            self.channel.run(),
+            name=f"{self.config_entry.title} push channel",
         )
+        task.add_done_callback(self._channel_ended)
+
+    @callback
+    def _channel_ended(self, task: asyncio.Task[None]) -> None:
+        """Start the channel again if it ended for any reason but close() or the token."""
+        if self._shutting_down or task.cancelled():
+            return
+        error = task.exception()
+        if error is None and self.channel.state is ChannelState.AUTH_FAILED:
+            return
+        # run() promises not to end otherwise: this is a bug, and whatever
+        # it is, delivery must go on.
+        self._run_failures += 1
+        LOGGER.log(
+            logging.ERROR if self._run_failures == 1 else logging.DEBUG,
+            "The push channel of extension %s ended unexpectedly; starting it again",
+            self.extension,
+            exc_info=error,
+        )
+        self._handle_state(ChannelState.DISCONNECTED)
+        self._restart = async_call_later(
+            self.hass,
+            self.channel.retry_delay(self._run_failures),
+            HassJob(self._restart_channel, cancel_on_shutdown=True),
+        )
+
+    @callback
+    def _restart_channel(self, _: datetime) -> None:
+        self._start_channel()
+
+    @callback
+    def _stop_restarting(self) -> None:
+        self._shutting_down = True
+        if self._restart is not None:
+            self._restart()
+            self._restart = None
 
     async def async_shutdown(self) -> None:
         """Close the channel (delivering what it still holds), then save."""
+        self._stop_restarting()
         await self.channel.close()
         self._save_pending = False
         await self._store.async_save(self._data_to_store())

@@ -51,6 +51,8 @@ RECENT_MESSAGES: Final = 4096
 # events at the default LIMIT), and how often it lets Home Assistant run.
 MAX_MISSED_BATCHES: Final = 10_000
 YIELD_EVERY: Final = 100
+# Live frames kept while the missed events cannot be taken (a drain failed).
+MAX_HELD_FRAMES: Final = 10_000
 # Raw frames kept for diagnostics, and how much of each.
 RECENT_FRAMES: Final = 20
 RECENT_FRAME_LENGTH: Final = 2000
@@ -157,6 +159,8 @@ class MangoChannel:
         self._last_seq: OrderedDict[str, int] = OrderedDict()
         self._last_message: OrderedDict[str, Hashable] = OrderedDict()
         self._warned_about_bad_message = False
+        self._held: list[str | bytes] = []
+        """Live frames that came while a drain failed, for the next connection."""
 
     def __repr__(self) -> str:
         """Name the extension and the state."""
@@ -204,10 +208,7 @@ class MangoChannel:
                     if self._websocket is None:
                         await self.connect()
                     attempt = 0
-                    await self._deliver_missed_events()
-                    if not self._closing.is_set():
-                        self._set_state(ChannelState.CONNECTED)
-                    await self._listen()
+                    await self._serve()
                 except MangoAuthError as err:
                     _LOGGER.debug("Channel of extension %s: %s", self.extension, err)
                     self._record_error(err)
@@ -240,10 +241,7 @@ class MangoChannel:
                 if self._closing.is_set():
                     break
                 self._set_state(ChannelState.DISCONNECTED)
-                # Full jitter: many clients dropped at once come back spread out.
-                delay = random.uniform(  # noqa: S311 - jitter, not secrecy
-                    0, min(self._retry_maximum, self._retry_minimum * 2**attempt)
-                )
+                delay = self.retry_delay(attempt)
                 attempt += 1
                 try:
                     async with asyncio.timeout(delay):
@@ -261,6 +259,27 @@ class MangoChannel:
             self._run_task = None
             await self._close_websocket()
 
+    async def _serve(self) -> None:
+        """Drain the missed events, then deliver the live ones until the end."""
+        # Frames that came live while the last drain failed are older than
+        # what the service kept since it lost the websocket.
+        self._deliver_held()
+        try:
+            await self._deliver_missed_events()
+        except Exception:
+            await self._hold_what_arrived()
+            raise
+        if not self._closing.is_set():
+            self._set_state(ChannelState.CONNECTED)
+        await self._listen()
+
+    def retry_delay(self, attempt: int) -> float:
+        """How long to wait before the attempt-th retry (from 0)."""
+        # Full jitter: many clients dropped at once come back spread out.
+        return random.uniform(  # noqa: S311 - jitter, not secrecy
+            0, min(self._retry_maximum, self._retry_minimum * 2**attempt)
+        )
+
     async def close(self) -> None:
         """Close the websocket, then unregister, so the service keeps events as missed.
 
@@ -277,6 +296,9 @@ class MangoChannel:
             ) is not None and task is not asyncio.current_task():
                 await self._stop(task)
             await self._close_websocket()
+            # Frames held back for after a drain that never came: late, but
+            # better than lost.
+            self._deliver_held()
             if self._registered:
                 self._registered = False
                 try:
@@ -341,6 +363,31 @@ class MangoChannel:
             ):
                 return
             batch = await self._register(self._channel_url)
+
+    async def _hold_what_arrived(self) -> None:
+        """Take the frames a websocket already holds, through a close handshake."""
+        websocket = self._websocket
+        if websocket is None or websocket.closed:
+            return
+        try:
+            await websocket.send_frame(_CLOSE_NORMAL, aiohttp.WSMsgType.CLOSE)
+            while len(self._held) < MAX_HELD_FRAMES:
+                message = await websocket.receive(timeout=CLOSE_TIMEOUT)
+                if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    self._held.append(message.data)
+                elif message.type is not aiohttp.WSMsgType.PING:
+                    return
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as err:
+            _LOGGER.debug(
+                "Extension %s: the websocket ended its handshake badly: %s",
+                self.extension,
+                err,
+            )
+
+    def _deliver_held(self) -> None:
+        held, self._held = self._held, []
+        for frame in held:
+            self._deliver_frame(frame)
 
     async def _listen(self) -> None:
         websocket = self._websocket
