@@ -6,6 +6,7 @@ frontend. Needs aiohttp, which every Home Assistant venv has.
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 import aiohttp
@@ -20,8 +21,14 @@ class HassWsError(Exception):
 def ws_commands(
     base_url: str, access_token: str, commands: Sequence[Mapping[str, Any]]
 ) -> list[Any]:
-    """Send commands one by one as the token's user; return their results in order."""
-    return asyncio.run(_send(base_url, access_token, commands))
+    """Send commands one by one as the token's user; return their results in order.
+
+    In a thread of its own: the caller may be running an event loop (Playwright's sync API).
+    """
+    with ThreadPoolExecutor(1) as executor:
+        return executor.submit(
+            asyncio.run, _send(base_url, access_token, commands)
+        ).result()
 
 
 async def _send(

@@ -203,12 +203,12 @@ def provision(
         checkpoint()
         finished = api.finish_onboarding_step(step)
         core_config_now = core_config_now or (finished and step == "core_config")
-    _ws(api, {"type": "config/core/update", **CORE_CONFIG, "language": language})
+    ws(api, {"type": "config/core/update", **CORE_CONFIG, "language": language})
     say(
         "Onboarding: done (country {country}, time zone {time_zone}, {unit_system} units, "
         "currency {currency})".format(**CORE_CONFIG)
     )
-    _remove_unwanted_entries(
+    remove_unwanted_entries(
         api, wait=UNWANTED_WAIT if core_config_now else 0.0, say=say, sleep=sleep
     )
     for extension in EXTENSIONS:
@@ -221,7 +221,8 @@ def provision(
     state.save(config_dir)
 
 
-def _ws(api: HassApi, *commands: dict[str, Any]) -> list[Any]:
+def ws(api: HassApi, *commands: dict[str, Any]) -> list[Any]:
+    """Send websocket commands as the signed-in user; return their results."""
     assert api.access_token is not None
     return ws_commands(api.base_url, api.access_token, commands)
 
@@ -232,7 +233,7 @@ def set_language(api: HassApi, language: str) -> None:
     Entity and device names follow the server's language when an entry loads; the user's
     language translates the rest of the frontend (Settings → System → General and the profile).
     """
-    _ws(
+    ws(
         api,
         {"type": "config/core/update", "language": language},
         {
@@ -250,7 +251,7 @@ def set_language(api: HassApi, language: str) -> None:
 def _registry_ids(api: HassApi) -> dict[tuple[str, str], str]:
     """Map (extension, entity key) to entity ids, through the entries' unique ids."""
     entries = {str(entry["entry_id"]): entry for entry in api.entries(DOMAIN)}
-    registry = _ws(api, {"type": "config/entity_registry/list"})[0]
+    registry = ws(api, {"type": "config/entity_registry/list"})[0]
     ids: dict[tuple[str, str], str] = {}
     for entity in registry:
         if (
@@ -329,18 +330,26 @@ def dashboard_config(ids: dict[tuple[str, str], str]) -> dict[str, Any]:
 
 
 def create_dashboard(api: HassApi) -> None:
-    """Add the calls dashboard to the sidebar and make it the one shown after logging in."""
-    _ws(
+    """Add the calls dashboard to the sidebar and make it the one shown after logging in.
+
+    Run again, it shows the extensions set up since.
+    """
+    dashboards = ws(api, {"type": "lovelace/dashboards/list"})[0]
+    if all(dashboard["url_path"] != DASHBOARD for dashboard in dashboards):
+        ws(
+            api,
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": DASHBOARD,
+                "title": "MANGO OFFICE",
+                "icon": "mdi:phone",
+                "show_in_sidebar": True,
+                "require_admin": False,
+                "mode": "storage",
+            },
+        )
+    ws(
         api,
-        {
-            "type": "lovelace/dashboards/create",
-            "url_path": DASHBOARD,
-            "title": "MANGO OFFICE",
-            "icon": "mdi:phone",
-            "show_in_sidebar": True,
-            "require_admin": False,
-            "mode": "storage",
-        },
         {
             "type": "lovelace/config/save",
             "url_path": DASHBOARD,
@@ -390,7 +399,7 @@ def use_simulator_port(
     state.save(config_dir)
 
 
-def _remove_unwanted_entries(
+def remove_unwanted_entries(
     api: HassApi, *, wait: float, say: Say, sleep: Sleep
 ) -> None:
     """Delete the entries onboarding sets up, waiting up to `wait` s for them to appear."""
@@ -430,7 +439,7 @@ def _add_mango_entry(
         case "create_entry":
             entry = result.get("result") or {}
             say(f"Added the entry {entry.get('title')} (simulator, token demo)")
-            _set_phonebook(api, str(entry["entry_id"]))
+            set_phonebook(api, str(entry["entry_id"]), PHONEBOOK)
             return str(entry["entry_id"])
         case "abort" if result.get("reason") == "already_configured":
             say(f"Extension {extension} already has an entry")
@@ -444,8 +453,9 @@ def _add_mango_entry(
             )
 
 
-def _set_phonebook(api: HassApi, entry_id: str) -> None:
+def set_phonebook(api: HassApi, entry_id: str, phonebook: str) -> None:
+    """Give an entry a phonebook through its options flow."""
     form = api.start_options_flow(entry_id)
-    result = api.options_flow_step(str(form["flow_id"]), {"phonebook": PHONEBOOK})
+    result = api.options_flow_step(str(form["flow_id"]), {"phonebook": phonebook})
     if result.get("type") != "create_entry":
         raise DemoSetupError(f"The phonebook was refused: {result}")
