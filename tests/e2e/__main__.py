@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # CI's set-up installs the browser: a missing one is a failure there.
         return 1 if os.environ.get("CI") else 0
     # Imported only now: it needs Playwright.
-    from .run import E2EError, run, say
+    from .instance import E2EError, say
+    from .run import run
 
     try:
         run(args.screenshots.resolve() if args.screenshots else None)

@@ -7,42 +7,28 @@ simulated calls, in English and then with the server's language set to Russian.
 """
 
 import contextlib
-import json
-import os
 from pathlib import Path
-import shutil
-import socket
-import sys
 import tempfile
 import time
 from typing import Any, Final
-import urllib.request
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
-from scripts.demo.__main__ import Child, log_tail
-from scripts.demo.hass_api import HassApi
+from scripts.demo.__main__ import log_tail
 from scripts.demo.provision import (
-    CORE_CONFIG,
     DASHBOARD,
-    DEMO_NAME,
     DEMO_PASSWORD,
     DEMO_USER,
-    DOMAIN,
     EXTENSIONS,
     SIMULATOR_TOKEN,
     create_dashboard,
-    remove_unwanted_entries,
     set_language,
     set_phonebook,
-    write_http_config,
-    ws,
 )
 
 from . import CHROMIUM
+from .instance import CALLER, ROOT, TALK_SECONDS, E2EError, Instance, say
 
-ROOT: Final = Path(__file__).resolve().parents[2]
-HOST: Final = "127.0.0.1"
 # Headless, and nothing that reaches out to the network (the machine may be offline).
 CHROMIUM_ARGS: Final = (
     "--headless",
@@ -55,13 +41,7 @@ CHROMIUM_ARGS: Final = (
     "--disable-sync",
 )
 VIEWPORT: Final = {"width": 1100, "height": 720}
-# Generous: the machines that run this are small and shared.
-START_TIMEOUT: Final = 300.0
 UI_TIMEOUT_MS: Final = 60_000
-# How long the simulator lets a phone ring, and how long a conversation lasts.
-STEP_DELAY: Final = 6.0
-TALK_SECONDS: Final = 12.0
-CALLER: Final = "+74951234567"
 CALLER_NAME: Final = "Ivan Petrov"
 PHONEBOOK: Final = f"+7 495 123-45-67 = {CALLER_NAME}\n"
 
@@ -99,163 +79,6 @@ TEXT: Final = {
         "talking": "Разговор",
     },
 }
-
-
-class E2EError(Exception):
-    """A step of the test failed; the message says which and what was seen."""
-
-
-def say(text: str) -> None:
-    """Report progress at once."""
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
-
-
-def free_port() -> int:
-    """Return a TCP port on HOST that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Instance:
-    """The simulator and Home Assistant on a fresh configuration, onboarded."""
-
-    def __init__(self, workdir: Path) -> None:
-        """Prepare the configuration in workdir; start() runs both."""
-        self.config_dir = workdir / "config"
-        self.config_dir.mkdir()
-        shutil.copy(ROOT / "config" / "configuration.yaml", self.config_dir)
-        (self.config_dir / "custom_components").symlink_to(ROOT / "custom_components")
-        self.hass_port = free_port()
-        self.simulator_port = free_port()
-        self.hass_url = f"http://{HOST}:{self.hass_port}"
-        self.simulator_url = f"http://{HOST}:{self.simulator_port}"
-        self.api = HassApi(self.hass_url)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.hass = Child(
-            "Home Assistant",
-            [sys.executable, "-m", "homeassistant", "--config", str(self.config_dir)],
-            workdir / "home-assistant.console.log",
-            env,
-        )
-        self.simulator = Child(
-            "the simulator",
-            [
-                sys.executable,
-                "-m",
-                "mango_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(self.simulator_port),
-                "--token",
-                SIMULATOR_TOKEN,
-                *(
-                    arg
-                    for extension in EXTENSIONS
-                    for arg in ("--extension", extension)
-                ),
-                "--auto-calls",
-                "0",
-                "--step-delay",
-                str(STEP_DELAY),
-            ],
-            workdir / "simulator.log",
-            {**env, "PYTHONPATH": str(ROOT / "simulator")},
-        )
-
-    @property
-    def log(self) -> Path:
-        """Home Assistant's log."""
-        return self.config_dir / "home-assistant.log"
-
-    def start(self) -> None:
-        """Start both, onboard Home Assistant as demo / demo and set its country and units."""
-        write_http_config(self.config_dir, HOST, self.hass_port)
-        self.simulator.start()
-        self.hass.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.api.is_up():
-            if (code := self.hass.exit_code()) is not None:
-                raise E2EError(
-                    f"Home Assistant exited with {code}:\n{log_tail(self.log)}"
-                )
-            if time.monotonic() > deadline:
-                raise E2EError(f"Home Assistant did not answer:\n{log_tail(self.log)}")
-            time.sleep(0.3)
-        self.api.create_owner(
-            name=DEMO_NAME, username=DEMO_USER, password=DEMO_PASSWORD, language="en"
-        )
-        for step in ("core_config", "analytics", "integration"):
-            self.api.finish_onboarding_step(step)
-        ws(self.api, {"type": "config/core/update", **CORE_CONFIG, "language": "en"})
-        while self.api.config().get("state") != "RUNNING":
-            if time.monotonic() > deadline:
-                raise E2EError(f"Home Assistant did not start:\n{log_tail(self.log)}")
-            time.sleep(0.3)
-        remove_unwanted_entries(self.api, wait=15.0, say=say, sleep=time.sleep)
-
-    def stop(self) -> None:
-        """Stop both, by their process ids."""
-        self.hass.stop(60)
-        self.simulator.stop(10)
-
-    def check_clean(self, when: str) -> None:
-        """Fail when a user would see repairs or notifications."""
-        if problems := self.problems():
-            raise E2EError(f"{when} shows: {problems}")
-
-    def problems(self) -> list[str]:
-        """Repairs and notifications a user would see (a clean start has none)."""
-        issues = ws(self.api, {"type": "repairs/list_issues"})[0]["issues"]
-        found = [
-            f"repair {issue['domain']}.{issue['issue_id']}"
-            for issue in issues
-            if not issue.get("ignored")
-        ]
-        notifications = ws(self.api, {"type": "persistent_notification/get"})[0]
-        found += [
-            f"notification {n.get('title')}: {n.get('message')}" for n in notifications
-        ]
-        return found
-
-    def scenario(self, name: str, **arguments: Any) -> None:
-        """Start one of the simulator's call scenarios (it runs on while we watch)."""
-        request = urllib.request.Request(  # noqa: S310 - our own simulator on 127.0.0.1
-            f"{self.simulator_url}/_simulator/scenario",
-            data=json.dumps({"name": name, **arguments}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            response.read()
-
-    def device(self, extension: str) -> dict[str, Any]:
-        """The registry's device of one extension (found by its identifier, in any language)."""
-        for device in ws(self.api, {"type": "config/device_registry/list"})[0]:
-            if any(
-                domain == DOMAIN and unique_id.endswith(f"_{extension}")
-                for domain, unique_id in device["identifiers"]
-            ):
-                return dict(device)
-        raise E2EError(f"No device for extension {extension}")
-
-    def wait_idle(self, extension: str) -> None:
-        """Wait until the extension's call is over (so the next one starts afresh)."""
-        registry = ws(self.api, {"type": "config/entity_registry/list"})[0]
-        entity_id = next(
-            entity["entity_id"]
-            for entity in registry
-            if entity["platform"] == DOMAIN
-            and entity["unique_id"].endswith(f"_{extension}_call_state")
-        )
-        deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
-        while self.api.request("GET", f"/api/states/{entity_id}")["state"] != "idle":
-            if time.monotonic() > deadline:
-                raise E2EError(f"{entity_id} did not return to idle")
-            time.sleep(0.5)
 
 
 class Browser:
@@ -396,7 +219,8 @@ def watch_a_call(
     say(f"    [{language}] talking")
     if shot:
         browser.shot(shot)
-    instance.wait_idle(extension)
+    # The next call must start on an idle line.
+    instance.wait_state(extension, "call_state", "idle")
 
 
 def missed_call_counts(
