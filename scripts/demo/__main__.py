@@ -130,6 +130,43 @@ class Child:
         self.process = None
 
 
+def hass_process(config_dir: Path, log: Path, env: dict[str, str]) -> Child:
+    """Home Assistant on a configuration directory, from this venv."""
+    return Child(
+        "Home Assistant",
+        [sys.executable, "-m", "homeassistant", "--config", str(config_dir)],
+        log,
+        env,
+    )
+
+
+def simulator_process(
+    port: int, log: Path, env: dict[str, str], *options: str
+) -> Child:
+    """The simulator on HOST:port with the demo's key and extensions, and more options."""
+    path = os.pathsep.join(
+        filter(None, [str(ROOT / "simulator"), env.get("PYTHONPATH")])
+    )
+    return Child(
+        "the simulator",
+        [
+            sys.executable,
+            "-m",
+            "mango_simulator",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--token",
+            SIMULATOR_TOKEN,
+            *(arg for ext in EXTENSIONS for arg in ("--extension", ext)),
+            *options,
+        ],
+        log,
+        {**env, "PYTHONPATH": path},
+    )
+
+
 def port_in_use(port: int) -> bool:
     """Tell whether something accepts connections on HOST:port."""
     with socket.socket() as sock:
@@ -162,38 +199,18 @@ class Demo:
         self.stop_signal: int | None = None
         self.api = HassApi(self.hass_url)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.hass = Child(
-            "Home Assistant",
-            [sys.executable, "-m", "homeassistant", "--config", str(CONFIG_DIR)],
-            HASS_CONSOLE_LOG,
-            env,
-        )
-        simulator_path = os.pathsep.join(
-            filter(None, [str(ROOT / "simulator"), env.get("PYTHONPATH")])
-        )
-        self.simulator = Child(
-            "the simulator",
-            [
-                sys.executable,
-                "-m",
-                "mango_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(self.simulator_port),
-                "--token",
-                SIMULATOR_TOKEN,
-                *(arg for ext in EXTENSIONS for arg in ("--extension", ext)),
-                "--auto-calls",
-                str(self.auto_calls),
-                # Human-paced: a call rings for a few seconds, a recording comes later.
-                "--step-delay",
-                "2",
-                "--record-delay",
-                "10",
-            ],
+        self.hass = hass_process(CONFIG_DIR, HASS_CONSOLE_LOG, env)
+        self.simulator = simulator_process(
+            self.simulator_port,
             SIMULATOR_LOG,
-            {**env, "PYTHONPATH": simulator_path},
+            env,
+            "--auto-calls",
+            str(self.auto_calls),
+            # Human-paced: a call rings for a few seconds, a recording comes later.
+            "--step-delay",
+            "2",
+            "--record-delay",
+            "10",
         )
 
     # -- signals and waiting ---------------------------------------------------

@@ -13,7 +13,7 @@ import time
 from typing import Any, Final
 import urllib.request
 
-from scripts.demo.__main__ import Child, log_tail
+from scripts.demo.__main__ import hass_process, log_tail, simulator_process
 from scripts.demo.hass_api import HassApi
 from scripts.demo.provision import (
     CORE_CONFIG,
@@ -21,8 +21,6 @@ from scripts.demo.provision import (
     DEMO_PASSWORD,
     DEMO_USER,
     DOMAIN,
-    EXTENSIONS,
-    SIMULATOR_TOKEN,
     remove_unwanted_entries,
     write_http_config,
     ws,
@@ -75,36 +73,17 @@ class Instance:
         self.simulator_url = f"http://{HOST}:{self.simulator_port}"
         self.api = HassApi(self.hass_url)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.hass = Child(
-            "Home Assistant",
-            [sys.executable, "-m", "homeassistant", "--config", str(self.config_dir)],
-            workdir / "home-assistant.console.log",
-            env,
+        self.hass = hass_process(
+            self.config_dir, workdir / "home-assistant.console.log", env
         )
-        self.simulator = Child(
-            "the simulator",
-            [
-                sys.executable,
-                "-m",
-                "mango_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(self.simulator_port),
-                "--token",
-                SIMULATOR_TOKEN,
-                *(
-                    arg
-                    for extension in EXTENSIONS
-                    for arg in ("--extension", extension)
-                ),
-                "--auto-calls",
-                "0",
-                "--step-delay",
-                str(STEP_DELAY),
-            ],
+        self.simulator = simulator_process(
+            self.simulator_port,
             workdir / "simulator.log",
-            {**env, "PYTHONPATH": str(ROOT / "simulator")},
+            env,
+            "--auto-calls",
+            "0",
+            "--step-delay",
+            str(STEP_DELAY),
         )
 
     @property
