@@ -376,7 +376,7 @@ def use_simulator_port(
     if state.simulator_port == port:
         return
     if state.simulator_port is not None:
-        for entry_id, extension in state.entries.items():
+        for extension, entry_id in state.entries.items():
             flow = api.request(
                 "POST",
                 "/api/config/config_entries/flow",
