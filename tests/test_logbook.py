@@ -39,7 +39,7 @@ async def test_one_line_per_call_happening(
     """A missed call reads as two lines, "Incoming" and "Missed", and no copy of them.
 
     The lines are the call event entity's: the frontend translates their event type and
-    shows its icon. The integration describes no bus event of its own, which would repeat
+    shows the entity's icon. The integration describes no bus event of its own, which would repeat
     each line in English.
     """
     assert await async_setup_component(hass, "logbook", {})
