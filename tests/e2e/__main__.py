@@ -20,7 +20,7 @@ def browser_missing() -> str | None:
             "installs it as root with apt-get)"
         )
     if importlib.util.find_spec("playwright") is None:
-        return "Playwright for Python is missing (scripts/setup --e2e installs it)"
+        return "Playwright for Python is missing (scripts/setup installs it)"
     return None
 
 
