@@ -178,7 +178,7 @@ async def test_user_creates_entry(
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Mango Office 101"
+    assert result["title"] == "MANGO OFFICE 101"
     assert result["data"] == {
         CONF_TOKEN: TOKEN,
         CONF_EXTENSION: "101",
@@ -384,7 +384,7 @@ async def test_user_another_extension_of_the_account(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == f"{account_key(TOKEN)}_102"
-    assert result["title"] == "Mango Office 102"
+    assert result["title"] == "MANGO OFFICE 102"
 
 
 async def test_user_already_configured_after_key_rotation(
@@ -583,7 +583,7 @@ async def test_reconfigure_extension(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert init_integration.unique_id == f"{account_key(TOKEN)}_102"
-    assert init_integration.title == "Mango Office 102"
+    assert init_integration.title == "MANGO OFFICE 102"
     assert init_integration.data == {
         CONF_TOKEN: TOKEN,
         CONF_EXTENSION: "102",
@@ -768,7 +768,7 @@ async def test_reconfigure_error_then_recovery(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_103"
-    assert mock_config_entry.title == "Mango Office 103"
+    assert mock_config_entry.title == "MANGO OFFICE 103"
 
 
 # -- options: the phonebook ---------------------------------------------------

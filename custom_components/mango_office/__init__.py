@@ -54,7 +54,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
     )
     device_registry = dr.async_get(hass)
     device = device_registry.async_get_or_create(
-        config_entry_id=entry.entry_id, **device_info(entry.unique_id, extension)
+        config_entry_id=entry.entry_id,
+        **device_info(entry.unique_id, extension, hass.config.language),
     )
     # Reconfigured to another extension: the old one's device goes, with its entities.
     for stale in dr.async_entries_for_config_entry(device_registry, entry.entry_id):

@@ -153,7 +153,7 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                     unique_id=unique_id,
                     # A title the user gave the entry stays.
                     title=_title(data[CONF_EXTENSION])
-                    if entry.title == _title(entry.data[CONF_EXTENSION])
+                    if entry.title in _default_titles(entry.data[CONF_EXTENSION])
                     else UNDEFINED,
                     data=data,
                 )
@@ -261,8 +261,13 @@ class MangoOptionsFlow(OptionsFlow):
 
 
 def _title(extension: str) -> str:
-    """Name an entry after its extension."""
-    return f"Mango Office {extension}"
+    """Name an entry after the brand, as MANGO OFFICE writes it, and its extension."""
+    return f"MANGO OFFICE {extension}"
+
+
+def _default_titles(extension: str) -> tuple[str, ...]:
+    """The titles the integration gives, today's and earlier versions' (not the user's own)."""
+    return _title(extension), f"Mango Office {extension}"
 
 
 def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,10 @@ CONF_BASE_URL: Final = "base_url"
 CONF_PHONEBOOK: Final = "phonebook"
 
 MANUFACTURER: Final = "MANGO OFFICE"
+# Home Assistant translates a device's name but not its model: the model is picked by the
+# server's language when the entities are added (strings.json cannot hold it).
 MODEL: Final = "Virtual PBX extension"
+MODELS: Final = {"en": MODEL, "ru": "Внутренний номер ВАТС"}  # noqa: RUF001 - Russian
 
 # Bus events, one per kind of push, for automations.
 EVENT_CALL: Final = "mango_office_call"

@@ -6,16 +6,18 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN, MANUFACTURER, MODEL
+from .const import DOMAIN, MANUFACTURER, MODEL, MODELS
 from .coordinator import MangoCoordinator, Topic
 
 
-def device_info(unique_id: str, extension: str) -> DeviceInfo:
-    """Describe the device that stands for one extension."""
+def device_info(
+    unique_id: str, extension: str, language: str | None = None
+) -> DeviceInfo:
+    """Describe the device that stands for one extension (its model in `language`)."""
     return DeviceInfo(
         identifiers={(DOMAIN, unique_id)},
         manufacturer=MANUFACTURER,
-        model=MODEL,
+        model=MODELS.get((language or "").split("-")[0], MODEL),
         translation_key="extension",
         translation_placeholders={"extension": extension},
     )
@@ -43,7 +45,9 @@ class MangoEntity(Entity):
         entry = coordinator.config_entry
         assert entry.unique_id is not None
         self._attr_unique_id = f"{entry.unique_id}_{description.key}"
-        self._attr_device_info = device_info(entry.unique_id, coordinator.extension)
+        self._attr_device_info = device_info(
+            entry.unique_id, coordinator.extension, coordinator.hass.config.language
+        )
         self._shown: object = None
 
     @property

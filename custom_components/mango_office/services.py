@@ -59,9 +59,25 @@ GET_RECORD_SCHEMA = _ENTRY_SCHEMA.extend({vol.Required(ATTR_RECORD_ID): cv.strin
 
 def _coordinator(hass: HomeAssistant, call: ServiceCall) -> MangoCoordinator:
     """Return the extension an action is for: the one named, or the only one there is."""
-    entry: MangoConfigEntry = async_get_config_entry(
-        hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
-    )
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    if (
+        entry_id is None
+        and len(
+            entries := hass.config_entries.async_entries(
+                DOMAIN, include_ignore=False, include_disabled=False
+            )
+        )
+        > 1
+    ):
+        # HA's own message does not say what to do about it.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="config_entry_needed",
+            translation_placeholders={
+                "entries": ", ".join(sorted(entry.title for entry in entries))
+            },
+        )
+    entry: MangoConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
     return entry.runtime_data
 
 

@@ -19,25 +19,30 @@ from types import FrameType
 from typing import IO, Final
 
 from .hass_api import HassApi, HassApiError
+from .hass_ws import HassWsError
 from .provision import (
     DEMO_PASSWORD,
     DEMO_USER,
     DOMAIN,
     EXTENSIONS,
+    LANGUAGE,
+    LANGUAGES,
     SIMULATOR_TOKEN,
     DemoSetupError,
     DemoState,
     provision,
+    set_language,
     sign_in,
+    use_simulator_port,
+    write_http_config,
 )
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 CONFIG_DIR: Final = ROOT / "config"
+# The demo's login is public: nothing listens beyond this machine.
 HOST: Final = "127.0.0.1"
 HASS_PORT: Final = 8123
 SIMULATOR_PORT: Final = 8089
-HASS_URL: Final = f"http://{HOST}:{HASS_PORT}"
-SIMULATOR_URL: Final = f"http://{HOST}:{SIMULATOR_PORT}"
 HASS_LOG: Final = CONFIG_DIR / "home-assistant.log"
 HASS_CONSOLE_LOG: Final = CONFIG_DIR / "home-assistant.console.log"
 SIMULATOR_LOG: Final = CONFIG_DIR / "simulator.log"
@@ -125,6 +130,43 @@ class Child:
         self.process = None
 
 
+def hass_process(config_dir: Path, log: Path, env: dict[str, str]) -> Child:
+    """Home Assistant on a configuration directory, from this venv."""
+    return Child(
+        "Home Assistant",
+        [sys.executable, "-m", "homeassistant", "--config", str(config_dir)],
+        log,
+        env,
+    )
+
+
+def simulator_process(
+    port: int, log: Path, env: dict[str, str], *options: str
+) -> Child:
+    """The simulator on HOST:port with the demo's key and extensions, and more options."""
+    path = os.pathsep.join(
+        filter(None, [str(ROOT / "simulator"), env.get("PYTHONPATH")])
+    )
+    return Child(
+        "the simulator",
+        [
+            sys.executable,
+            "-m",
+            "mango_simulator",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--token",
+            SIMULATOR_TOKEN,
+            *(arg for ext in EXTENSIONS for arg in ("--extension", ext)),
+            *options,
+        ],
+        log,
+        {**env, "PYTHONPATH": path},
+    )
+
+
 def port_in_use(port: int) -> bool:
     """Tell whether something accepts connections on HOST:port."""
     with socket.socket() as sock:
@@ -149,41 +191,26 @@ class Demo:
         self.with_simulator: bool = not args.no_demo
         self.auto_calls: float = args.auto_calls
         self.reset: bool = args.reset
+        self.language: str | None = args.language
+        self.hass_port: int = args.port
+        self.simulator_port: int = args.simulator_port
+        self.hass_url = f"http://{HOST}:{self.hass_port}"
+        self.simulator_url = f"http://{HOST}:{self.simulator_port}"
         self.stop_signal: int | None = None
-        self.api = HassApi(HASS_URL)
+        self.api = HassApi(self.hass_url)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.hass = Child(
-            "Home Assistant",
-            [sys.executable, "-m", "homeassistant", "--config", str(CONFIG_DIR)],
-            HASS_CONSOLE_LOG,
-            env,
-        )
-        simulator_path = os.pathsep.join(
-            filter(None, [str(ROOT / "simulator"), env.get("PYTHONPATH")])
-        )
-        self.simulator = Child(
-            "the simulator",
-            [
-                sys.executable,
-                "-m",
-                "mango_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(SIMULATOR_PORT),
-                "--token",
-                SIMULATOR_TOKEN,
-                *(arg for ext in EXTENSIONS for arg in ("--extension", ext)),
-                "--auto-calls",
-                str(self.auto_calls),
-                # Human-paced: a call rings for a few seconds, a recording comes later.
-                "--step-delay",
-                "2",
-                "--record-delay",
-                "10",
-            ],
+        self.hass = hass_process(CONFIG_DIR, HASS_CONSOLE_LOG, env)
+        self.simulator = simulator_process(
+            self.simulator_port,
             SIMULATOR_LOG,
-            {**env, "PYTHONPATH": simulator_path},
+            env,
+            "--auto-calls",
+            str(self.auto_calls),
+            # Human-paced: a call rings for a few seconds, a recording comes later.
+            "--step-delay",
+            "2",
+            "--record-delay",
+            "10",
         )
 
     # -- signals and waiting ---------------------------------------------------
@@ -222,7 +249,7 @@ class Demo:
             return self._run()
         except StopRequestedError:
             return 0
-        except (DemoError, DemoSetupError, HassApiError) as err:
+        except (DemoError, DemoSetupError, HassApiError, HassWsError) as err:
             say(f"ERROR: {err}")
             return 1
         finally:
@@ -239,7 +266,12 @@ class Demo:
         self._prepare_config()
         if self.with_simulator:
             self._start_simulator()
-        say(f"==> Starting Home Assistant on {HASS_URL} (config/)")
+        # Written before every start: HA reads where to listen from its storage only.
+        write_http_config(CONFIG_DIR, HOST, self.hass_port)
+        say(
+            f"==> Starting Home Assistant on {self.hass_url} (config/; it listens on "
+            f"{HOST} only, not reachable from other machines)"
+        )
         self.hass.start()
         self._wait_until_up()
         signed_in = self._set_up()
@@ -256,7 +288,10 @@ class Demo:
     def _prepare_config(self) -> None:
         busy = [
             port
-            for port in (HASS_PORT, SIMULATOR_PORT if self.with_simulator else None)
+            for port in (
+                self.hass_port,
+                self.simulator_port if self.with_simulator else None,
+            )
             if port is not None and port_in_use(port)
         ]
         if busy:
@@ -285,11 +320,11 @@ class Demo:
 
     def _start_simulator(self) -> None:
         say(
-            f"==> Starting the MANGO OFFICE simulator on {SIMULATOR_URL} "
+            f"==> Starting the MANGO OFFICE simulator on {self.simulator_url} "
             f"(token {SIMULATOR_TOKEN}, extensions {', '.join(EXTENSIONS)})"
         )
         self.simulator.start()
-        probe = HassApi(SIMULATOR_URL)
+        probe = HassApi(self.simulator_url)
         deadline = time.monotonic() + 30
         while True:
             self._check_alive()
@@ -298,7 +333,7 @@ class Demo:
                 return
             if time.monotonic() > deadline:
                 raise DemoError(
-                    f"The simulator does not answer on {SIMULATOR_URL}:\n"
+                    f"The simulator does not answer on {self.simulator_url}:\n"
                     + log_tail(SIMULATOR_LOG)
                 )
             self.sleep(0.2)
@@ -309,7 +344,7 @@ class Demo:
             self._check_alive()
             if time.monotonic() > deadline:
                 raise DemoError(
-                    f"Home Assistant does not answer on {HASS_URL} after "
+                    f"Home Assistant does not answer on {self.hass_url} after "
                     f"{START_TIMEOUT:.0f} s:\n{log_tail(HASS_LOG)}"
                 )
             self.sleep(0.3)
@@ -332,16 +367,30 @@ class Demo:
                 "leaving the configuration as it is."
             )
             return False
+        simulator_api_url = f"{self.simulator_url}/api"
         if not state.provisioned:
             provision(
                 self.api,
                 CONFIG_DIR,
                 state,
-                simulator_api_url=f"{SIMULATOR_URL}/api",
+                simulator_api_url=simulator_api_url,
+                language=self.language or LANGUAGE,
                 say=say,
                 sleep=self.sleep,
                 checkpoint=self.check,
             )
+        elif self.language:
+            self._wait_until_running()
+            set_language(self.api, self.language)
+            say(f"Server and user language: {self.language} (entries reloaded)")
+        use_simulator_port(
+            self.api,
+            CONFIG_DIR,
+            state,
+            simulator_api_url=simulator_api_url,
+            port=self.simulator_port,
+            say=say,
+        )
         return True
 
     def _wait_until_running(self) -> None:
@@ -392,7 +441,8 @@ class Demo:
 
     def _print_where(self) -> None:
         say(
-            f"    Home Assistant  {HASS_URL}  (log in as {DEMO_USER} / {DEMO_PASSWORD})"
+            f"    Home Assistant  {self.hass_url}  (log in as {DEMO_USER} / {DEMO_PASSWORD}; "
+            f"listens on {HOST} only)"
         )
         if self.with_simulator:
             calls = (
@@ -400,7 +450,11 @@ class Demo:
                 if self.auto_calls > 0
                 else "no automatic calls"
             )
-            say(f"    Simulator       {SIMULATOR_URL}/_simulator/state  ({calls})")
+            say(f"    Simulator       {self.simulator_url}/_simulator/state  ({calls})")
+            say(
+                f"                    integration key {SIMULATOR_TOKEN}, extensions "
+                f"{', '.join(EXTENSIONS)}, API address {self.simulator_url}/api"
+            )
         logs = [HASS_LOG] + ([SIMULATOR_LOG] if self.with_simulator else [])
         say(f"    Logs            {', '.join(str(p.relative_to(ROOT)) for p in logs)}")
         say("    Ctrl-C stops everything.")
@@ -430,7 +484,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="scripts/develop",
         description=(
             "Start the MANGO OFFICE simulator and Home Assistant with this integration "
-            f"on {HASS_URL}; on a fresh config, onboard it (user {DEMO_USER}, password "
+            f"on http://{HOST}:{HASS_PORT} (this machine only); on a fresh config, onboard it (user {DEMO_USER}, password "
             f"{DEMO_PASSWORD}) and add entries for extensions {' and '.join(EXTENSIONS)} "
             "on the simulator. Ctrl-C stops both."
         ),
@@ -444,6 +498,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--reset",
         action="store_true",
         help="start from a fresh config: delete everything in config/ but configuration.yaml",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=HASS_PORT,
+        help=f"Home Assistant's port on {HOST} (default {HASS_PORT})",
+    )
+    parser.add_argument(
+        "--simulator-port",
+        type=int,
+        default=SIMULATOR_PORT,
+        help=f"the simulator's port on {HOST} (default {SIMULATOR_PORT}); the demo's "
+        "entries follow it",
+    )
+    parser.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        help="the server's and the demo user's language (default: en on a fresh config, "
+        "else unchanged); entity and device names follow the server's language",
     )
     parser.add_argument(
         "--auto-calls",

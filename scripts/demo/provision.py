@@ -4,28 +4,49 @@ Each step is skipped when it is already done, so an interrupted set-up completes
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 import json
 from pathlib import Path
 from typing import Any, Final
 
+from homeassistant.components.http.config import (
+    HTTP_STORAGE_SCHEMA,
+    STORAGE_KEY as HTTP_STORAGE_KEY,
+    STORAGE_MINOR_VERSION as HTTP_STORAGE_MINOR_VERSION,
+    STORAGE_VERSION as HTTP_STORAGE_VERSION,
+)
+
 from .hass_api import HassApi, HassApiError
+from .hass_ws import ws_commands
 
 DEMO_NAME: Final = "Demo"
 DEMO_USER: Final = "demo"
 DEMO_PASSWORD: Final = "demo"  # noqa: S105 - the demo's documented login
 LANGUAGE: Final = "en"
+LANGUAGES: Final = ("en", "ru")
+# Settings → System → General, as onboarding's first screen would set them; without a
+# country Home Assistant raises a "country not configured" repair.
+CORE_CONFIG: Final = {
+    "country": "RU",
+    "currency": "RUB",
+    "time_zone": "Europe/Moscow",
+    "unit_system": "metric",
+}
 DOMAIN: Final = "mango_office"
 SIMULATOR_TOKEN: Final = "demo"  # noqa: S105 - the simulator's key, not a secret
 EXTENSIONS: Final = ("101", "102")
 # Names for the internal calls the simulator makes between the two extensions.
-PHONEBOOK: Final = "101 = Reception\n102 = Sales\n"
+PHONEBOOK: Final = "101 = Reception\n102 = Sales\n+7 495 123-45-67 = Ivan Petrov\n"
 # Onboarding's core_config step sets these up; Radio Browser retries DNS forever here
 # and slows every start, and neither has anything to do with the demo.
 UNWANTED_DOMAINS: Final = ("radio_browser", "google_translate")
 # How long onboarding's core_config step may take to create them.
 UNWANTED_WAIT: Final = 15.0
 STATE_FILE: Final = ".demo.json"
+DASHBOARD: Final = "mango-office"
+# A card's name: the entity's own ("Call state"), without the device's ("Extension 101").
+ENTITY_NAME: Final = {"type": "entity"}
 
 type Say = Callable[[str], None]
 type Sleep = Callable[[float], None]
@@ -43,6 +64,9 @@ class DemoState:
 
     refresh_token: str | None = None
     provisioned: bool = False
+    simulator_port: int | None = None
+    # Extension -> config entry id of the entries the demo added.
+    entries: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, config_dir: Path) -> DemoState:
@@ -57,6 +81,12 @@ class DemoState:
         return cls(
             refresh_token=token if isinstance(token, str) else None,
             provisioned=data.get("provisioned") is True,
+            simulator_port=port
+            if isinstance(port := data.get("simulator_port"), int)
+            else None,
+            entries={str(k): str(v) for k, v in entries.items()}
+            if isinstance(entries := data.get("entries"), dict)
+            else {},
         )
 
     def save(self, config_dir: Path) -> None:
@@ -64,6 +94,53 @@ class DemoState:
         path = config_dir / STATE_FILE
         path.touch(mode=0o600, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+# What HA keeps beside the settings themselves.
+_HTTP_META: Final = ("created_at", "error", "error_message")
+
+
+def write_http_config(config_dir: Path, host: str, port: int) -> None:
+    """Set where Home Assistant listens, in its own storage, before it starts.
+
+    HA keeps its HTTP settings in .storage/http. An `http:` block in configuration.yaml is
+    migrated there once with a "deprecated YAML" repair, and a change made in the UI is only
+    "pending" until confirmed. Writing the confirmed ("stable") settings binds HA to `host`
+    from its first second, with no repair and no dialog; the other settings stay as they are.
+    """
+    path = config_dir / ".storage" / HTTP_STORAGE_KEY
+    try:
+        data: Any = json.loads(path.read_text())["data"]
+        stable = data["stable"]
+    except OSError, ValueError, KeyError, TypeError:
+        data, stable = None, {}
+    wanted = {"server_host": [host], "server_port": port}
+    if data is not None and all(stable.get(k) == v for k, v in wanted.items()):
+        return
+    stable = {
+        **HTTP_STORAGE_SCHEMA({k: v for k, v in stable.items() if k not in _HTTP_META}),
+        **wanted,
+        "created_at": datetime.now(UTC).isoformat(),
+        "error": None,
+        "error_message": None,
+    }
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "version": HTTP_STORAGE_VERSION,
+                "minor_version": HTTP_STORAGE_MINOR_VERSION,
+                "key": HTTP_STORAGE_KEY,
+                "data": {
+                    "stable": stable,
+                    "pending": None,
+                    "yaml_migration_done": True,
+                },
+            },
+            indent=2,
+        )
+    )
+    path.chmod(0o600)
 
 
 def is_onboarded(config_dir: Path) -> bool:
@@ -115,28 +192,214 @@ def provision(
     state: DemoState,
     *,
     simulator_api_url: str,
+    language: str,
     say: Say,
     sleep: Sleep,
     checkpoint: Checkpoint,
 ) -> None:
-    """Finish onboarding, drop the entries it adds and add the MANGO OFFICE entries."""
+    """Finish onboarding, drop the entries it adds, add the MANGO OFFICE entries and a dashboard."""
     core_config_now = False
     for step in ("core_config", "analytics", "integration"):
         checkpoint()
         finished = api.finish_onboarding_step(step)
         core_config_now = core_config_now or (finished and step == "core_config")
-    say("Onboarding: done")
-    _remove_unwanted_entries(
+    ws(api, {"type": "config/core/update", **CORE_CONFIG, "language": language})
+    say(
+        "Onboarding: done (country {country}, time zone {time_zone}, {unit_system} units, "
+        "currency {currency})".format(**CORE_CONFIG)
+    )
+    remove_unwanted_entries(
         api, wait=UNWANTED_WAIT if core_config_now else 0.0, say=say, sleep=sleep
     )
     for extension in EXTENSIONS:
         checkpoint()
-        _add_mango_entry(api, extension, simulator_api_url, say)
+        if entry_id := _add_mango_entry(api, extension, simulator_api_url, say):
+            state.entries[extension] = entry_id
+    create_dashboard(api)
+    say(f"Created the dashboard /{DASHBOARD}: calls of each extension")
     state.provisioned = True
     state.save(config_dir)
 
 
-def _remove_unwanted_entries(
+def ws(api: HassApi, *commands: dict[str, Any]) -> list[Any]:
+    """Send websocket commands as the signed-in user; return their results."""
+    assert api.access_token is not None
+    return ws_commands(api.base_url, api.access_token, commands)
+
+
+def set_language(api: HassApi, language: str) -> None:
+    """Make `language` the server's and the demo user's language, and reload the entries.
+
+    Entity and device names follow the server's language when an entry loads; the user's
+    language translates the rest of the frontend (Settings → System → General and the profile).
+    """
+    ws(
+        api,
+        {"type": "config/core/update", "language": language},
+        {
+            "type": "frontend/set_user_data",
+            "key": "language",
+            "value": {"language": language, "number_format": "language"},
+        },
+    )
+    for entry in api.entries(DOMAIN):
+        api.request(
+            "POST", f"/api/config/config_entries/entry/{entry['entry_id']}/reload"
+        )
+
+
+def _registry_ids(api: HassApi) -> dict[tuple[str, str], str]:
+    """Map (extension, entity key) to entity ids, through the entries' unique ids."""
+    entries = {str(entry["entry_id"]): entry for entry in api.entries(DOMAIN)}
+    registry = ws(api, {"type": "config/entity_registry/list"})[0]
+    ids: dict[tuple[str, str], str] = {}
+    for entity in registry:
+        if (
+            entity.get("platform") != DOMAIN
+            or entity.get("config_entry_id") not in entries
+        ):
+            continue
+        # Unique ids are "<account digest>_<extension>_<key>".
+        _account, extension, key = str(entity["unique_id"]).split("_", 2)
+        ids[extension, key] = str(entity["entity_id"])
+    return ids
+
+
+def dashboard_config(ids: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """A sections view with one section per extension; no text of its own to translate.
+
+    Cards take their names and states from the entities (translated by the frontend and by
+    the server's language), so the dashboard reads in the user's language.
+    """
+    sections = []
+    for extension in sorted({extension for extension, _key in ids}):
+        entity = {
+            key: entity_id for (ext, key), entity_id in ids.items() if ext == extension
+        }
+        sections.append(
+            {
+                "type": "grid",
+                "cards": [
+                    {
+                        "type": "heading",
+                        "heading": extension,
+                        "icon": "mdi:phone-classic",
+                        "badges": [{"type": "entity", "entity": entity["connection"]}],
+                    },
+                    {
+                        "type": "tile",
+                        "entity": entity["call_state"],
+                        "name": ENTITY_NAME,
+                        # The state, then who calls: the phonebook's name and the number.
+                        "state_content": ["state", "caller_name", "caller_number"],
+                        "grid_options": {"columns": 12},
+                    },
+                    {
+                        "type": "tile",
+                        "entity": entity["last_caller"],
+                        "name": ENTITY_NAME,
+                        "state_content": ["state", "name"],
+                    },
+                    {
+                        "type": "tile",
+                        "entity": entity["missed_calls"],
+                        "name": ENTITY_NAME,
+                    },
+                    {
+                        "type": "logbook",
+                        # The event entities alone: one line per call or recording.
+                        "target": {"entity_id": [entity["call"], entity["recording"]]},
+                        "hours_to_show": 24,
+                        "grid_options": {"columns": 12, "rows": 5},
+                    },
+                ],
+            }
+        )
+    return {
+        "views": [
+            {
+                "title": "MANGO OFFICE",
+                "path": "calls",
+                "icon": "mdi:phone",
+                "type": "sections",
+                "max_columns": 2,
+                "sections": sections,
+            }
+        ]
+    }
+
+
+def create_dashboard(api: HassApi) -> None:
+    """Add the calls dashboard to the sidebar and make it the one shown after logging in.
+
+    Run again, it shows the extensions set up since.
+    """
+    dashboards = ws(api, {"type": "lovelace/dashboards/list"})[0]
+    if all(dashboard["url_path"] != DASHBOARD for dashboard in dashboards):
+        ws(
+            api,
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": DASHBOARD,
+                "title": "MANGO OFFICE",
+                "icon": "mdi:phone",
+                "show_in_sidebar": True,
+                "require_admin": False,
+                "mode": "storage",
+            },
+        )
+    ws(
+        api,
+        {
+            "type": "lovelace/config/save",
+            "url_path": DASHBOARD,
+            "config": dashboard_config(_registry_ids(api)),
+        },
+        {
+            "type": "frontend/set_system_data",
+            "key": "core",
+            "value": {"default_panel": DASHBOARD},
+        },
+    )
+
+
+def use_simulator_port(
+    api: HassApi,
+    config_dir: Path,
+    state: DemoState,
+    *,
+    simulator_api_url: str,
+    port: int,
+    say: Say,
+) -> None:
+    """Point the demo's entries at the simulator's port when it changed since the set-up."""
+    if state.simulator_port == port:
+        return
+    if state.simulator_port is not None:
+        for extension, entry_id in state.entries.items():
+            flow = api.request(
+                "POST",
+                "/api/config/config_entries/flow",
+                {"handler": DOMAIN, "entry_id": entry_id},
+            )
+            result = api.flow_step(
+                str(flow["flow_id"]),
+                {
+                    "token": SIMULATOR_TOKEN,
+                    "extension": extension,
+                    "advanced": {"base_url": simulator_api_url},
+                },
+            )
+            if result.get("reason") != "reconfigure_successful":
+                raise DemoSetupError(
+                    f"Could not move extension {extension} to port {port}: {result}"
+                )
+        say(f"Moved the entries to the simulator on port {port}")
+    state.simulator_port = port
+    state.save(config_dir)
+
+
+def remove_unwanted_entries(
     api: HassApi, *, wait: float, say: Say, sleep: Sleep
 ) -> None:
     """Delete the entries onboarding sets up, waiting up to `wait` s for them to appear."""
@@ -156,8 +419,11 @@ def _remove_unwanted_entries(
 
 def _add_mango_entry(
     api: HassApi, extension: str, simulator_api_url: str, say: Say
-) -> None:
-    """Go through the config flow as a user would; then give the entry a phonebook."""
+) -> str | None:
+    """Go through the config flow as a user would; then give the entry a phonebook.
+
+    Returns the new entry's id (None when the extension already had one).
+    """
     flow = api.start_flow(DOMAIN)
     if flow.get("type") != "form":
         raise DemoSetupError(f"The {DOMAIN} config flow did not show its form: {flow}")
@@ -173,9 +439,11 @@ def _add_mango_entry(
         case "create_entry":
             entry = result.get("result") or {}
             say(f"Added the entry {entry.get('title')} (simulator, token demo)")
-            _set_phonebook(api, str(entry["entry_id"]))
+            set_phonebook(api, str(entry["entry_id"]), PHONEBOOK)
+            return str(entry["entry_id"])
         case "abort" if result.get("reason") == "already_configured":
             say(f"Extension {extension} already has an entry")
+            return None
         case _:
             if result.get("type") == "form":
                 api.abort_flow(str(flow["flow_id"]))
@@ -185,8 +453,9 @@ def _add_mango_entry(
             )
 
 
-def _set_phonebook(api: HassApi, entry_id: str) -> None:
+def set_phonebook(api: HassApi, entry_id: str, phonebook: str) -> None:
+    """Give an entry a phonebook through its options flow."""
     form = api.start_options_flow(entry_id)
-    result = api.options_flow_step(str(form["flow_id"]), {"phonebook": PHONEBOOK})
+    result = api.options_flow_step(str(form["flow_id"]), {"phonebook": phonebook})
     if result.get("type") != "create_entry":
         raise DemoSetupError(f"The phonebook was refused: {result}")

@@ -1,0 +1,321 @@
+"""The browser test's steps (python -m tests.e2e runs them once a browser is there).
+
+It starts the simulator and Home Assistant on a fresh configuration in a temporary directory
+(free ports on 127.0.0.1), onboards it, and drives Debian's Chromium (headless) with Playwright:
+the config flow (a wrong key, then the right one), the device page and the dashboard during
+simulated calls, in English and then with the server's language set to Russian.
+"""
+
+import contextlib
+from pathlib import Path
+import tempfile
+import time
+from typing import Any, Final
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
+
+from scripts.demo.__main__ import log_tail
+from scripts.demo.provision import (
+    DASHBOARD,
+    DEMO_PASSWORD,
+    DEMO_USER,
+    EXTENSIONS,
+    SIMULATOR_TOKEN,
+    create_dashboard,
+    set_language,
+    set_phonebook,
+)
+
+from . import CHROMIUM
+from .instance import CALLER, ROOT, TALK_SECONDS, E2EError, Instance, say
+
+# Headless, and nothing that reaches out to the network (the machine may be offline).
+CHROMIUM_ARGS: Final = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+VIEWPORT: Final = {"width": 1100, "height": 720}
+UI_TIMEOUT_MS: Final = 60_000
+CALLER_NAME: Final = "Ivan Petrov"
+PHONEBOOK: Final = f"+7 495 123-45-67 = {CALLER_NAME}\n"
+
+# What the user must see, per language: the integration's own strings and HA's.
+TEXT: Final = {
+    "en": {
+        "log_in": "Log in",
+        "add_integration": "Add integration",
+        "advanced": "Advanced settings",
+        "submit": "Submit",
+        # "Skip and finish" (no area), matched in part.
+        "finish": "finish",
+        "invalid_auth": "MANGO OFFICE rejected the integration key.",
+        "device": "Extension {extension}",
+        "model": "Virtual PBX extension",
+        "call_state": "Call state",
+        "last_caller": "Last caller",
+        "missed_calls": "Missed calls",
+        "ringing": "Ringing",
+        "talking": "Talking",
+    },
+    "ru": {
+        "log_in": "Войти",
+        "add_integration": "Добавить интеграцию",
+        "advanced": "Дополнительные настройки",
+        "submit": "Подтвердить",
+        "finish": "завершить",
+        "invalid_auth": "MANGO OFFICE не принял ключ интеграции.",
+        "device": "Внутренний номер {extension}",
+        "model": "Внутренний номер ВАТС",  # noqa: RUF001 - Russian
+        "call_state": "Состояние звонка",
+        "last_caller": "Кто звонил",
+        "missed_calls": "Пропущенные",
+        "ringing": "Входящий вызов",
+        "talking": "Разговор",
+    },
+}
+
+
+class Browser:
+    """One logged-in page of Home Assistant's frontend in headless Chromium."""
+
+    def __init__(self, playwright: Any, instance: Instance, shots: Path | None) -> None:
+        """Launch Chromium (Debian's, never a downloaded one)."""
+        self.instance = instance
+        self.shots = shots
+        self.browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+        )
+        self.page: Any = None
+
+    def open(self, language: str) -> None:
+        """A new browser context in `language`, logged in as the demo user."""
+        if self.page is not None:
+            self.page.context.close()
+        context = self.browser.new_context(
+            locale="ru-RU" if language == "ru" else "en-US", viewport=VIEWPORT
+        )
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        self.page = context.new_page()
+        self.page.goto(self.instance.hass_url)
+        self.page.fill("input[name=username]", DEMO_USER)
+        self.page.fill("input[name=password]", DEMO_PASSWORD)
+        self.page.get_by_role("button", name=TEXT[language]["log_in"]).click()
+        self.wait_loaded()
+
+    def wait_loaded(self) -> None:
+        """Wait until the frontend has replaced its launch screen."""
+        self.page.wait_for_selector("home-assistant")
+        self.page.wait_for_selector("#ha-launch-screen", state="detached")
+
+    def navigate(self, path: str) -> None:
+        """Go to a frontend path the way its own links do (no reload)."""
+        self.page.evaluate(
+            """path => {
+                history.pushState(null, "", path);
+                window.dispatchEvent(new CustomEvent("location-changed"));
+            }""",
+            path,
+        )
+
+    def open_dashboard(self) -> None:
+        """Click the calls dashboard in the sidebar.
+
+        Its entry appears once the frontend hears of the new panel, and the entries below it
+        move down: a click in that moment lands on the next one, so check where it went.
+        """
+        link = self.page.locator(f'ha-sidebar a[href="/{DASHBOARD}"]')
+        for _attempt in range(5):
+            link.click()
+            with contextlib.suppress(PlaywrightTimeoutError):
+                self.page.wait_for_url(f"**/{DASHBOARD}/**", timeout=5_000)
+                return
+        raise E2EError("the dashboard's sidebar entry does not open it")
+
+    def see(
+        self, text: str, within: str = "home-assistant", *, exact: bool = True
+    ) -> None:
+        """Wait until `text` is visible (inside the `within` element).
+
+        Not exact: a part of an element's text (a card's "Ringing · Ivan Petrov").
+        """
+        self.page.locator(within).get_by_text(text, exact=exact).first.wait_for(
+            state="visible"
+        )
+
+    def shot(self, name: str) -> None:
+        """Save a screenshot for the README, when asked to."""
+        if self.shots is not None:
+            self.page.wait_for_timeout(800)  # let animations finish
+            self.page.screenshot(path=str(self.shots / name))
+            say(
+                f"    saved {self.shots.relative_to(ROOT) if self.shots.is_relative_to(ROOT) else self.shots}/{name}"
+            )
+
+    def close(self) -> None:
+        """Close the browser."""
+        self.browser.close()
+
+
+def add_extension(
+    browser: Browser, language: str, extension: str, shot: str | None
+) -> None:
+    """Settings → Devices & services → Add integration → MANGO OFFICE: wrong key, then right."""
+    text = TEXT[language]
+    page = browser.page
+    page.locator('ha-sidebar a[href="/config"]').click()
+    page.locator('a[href="/config/integrations"]').first.click()
+    page.locator("ha-button[slot=fab]").click()
+    page.locator("dialog-add-integration input").fill("MANGO")
+    page.locator('ha-integration-list-item:has-text("MANGO OFFICE")').first.click()
+    dialog = page.locator("dialog-data-entry-flow")
+    dialog.locator("input[name=token]").fill("not-the-key")
+    dialog.locator("input[name=extension]").fill(extension)
+    dialog.get_by_text(text["advanced"], exact=True).click()
+    dialog.locator("input[name=base_url]").fill(f"{browser.instance.simulator_url}/api")
+    dialog.get_by_role("button", name=text["submit"]).click()
+    browser.see(text["invalid_auth"], "dialog-data-entry-flow")
+    say(f"    [{language}] a wrong key: the form says so")
+    if shot:
+        browser.shot(shot)
+    dialog.locator("input[name=token]").fill(SIMULATOR_TOKEN)
+    dialog.get_by_role("button", name=text["submit"]).click()
+    finish = dialog.get_by_role("button", name=text["finish"])
+    finish.click()
+    finish.wait_for(state="hidden")
+    say(f"    [{language}] the right key: extension {extension} added")
+
+
+def watch_a_call(
+    browser: Browser,
+    instance: Instance,
+    language: str,
+    extension: str,
+    shot: str | None,
+    *,
+    with_name: bool = False,
+) -> None:
+    """An answered call: the page shows ringing, then talking (with_name: who calls)."""
+    text = TEXT[language]
+    instance.scenario(
+        "incoming_answered",
+        extension=extension,
+        caller=CALLER,
+        talk_seconds=TALK_SECONDS,
+        record=False,
+    )
+    browser.see(text["ringing"], exact=False)
+    say(f"    [{language}] ringing")
+    if with_name:
+        # The call-state card shows the state, the phonebook's name and the number.
+        browser.page.locator("hui-tile-card", has_text=CALLER_NAME).first.wait_for()
+        say(f"    [{language}] the caller's name from the phonebook shows")
+    browser.see(text["talking"], exact=False)
+    say(f"    [{language}] talking")
+    if shot:
+        browser.shot(shot)
+    # The next call must start on an idle line.
+    instance.wait_state(extension, "call_state", "idle")
+
+
+def missed_call_counts(
+    browser: Browser, instance: Instance, language: str, extension: str
+) -> None:
+    """A missed call raises the dashboard's count of missed calls from 0 to 1."""
+    # One section per extension, in the order of their numbers.
+    missed = browser.page.locator(
+        "hui-tile-card", has_text=TEXT[language]["missed_calls"]
+    ).nth(EXTENSIONS.index(extension))
+    missed.get_by_text("0", exact=True).wait_for()
+    instance.scenario("incoming_missed", extension=extension, caller=CALLER)
+    missed.get_by_text("1", exact=True).wait_for()
+    say(f"    [{language}] a missed call: the count went from 0 to 1")
+
+
+def run_language(
+    browser: Browser,
+    instance: Instance,
+    language: str,
+    extension: str,
+    shots: dict[str, str],
+) -> None:
+    """The whole flow in one language, for one new extension."""
+    text = TEXT[language]
+    browser.open(language)
+    add_extension(browser, language, extension, shots.get("form"))
+    device = instance.device(extension)
+    set_phonebook(instance.api, str(device["primary_config_entry"]), PHONEBOOK)
+    # The device page: its name and its entities' names in the server's language.
+    browser.navigate(f"/config/devices/device/{device['id']}")
+    browser.see(text["device"].format(extension=extension))
+    for key in ("model", "call_state", "last_caller", "missed_calls"):
+        browser.see(text[key])
+    say(f"    [{language}] the device page names the device and its entities")
+    watch_a_call(browser, instance, language, extension, shots.get("device"))
+    # The dashboard the demo makes, with every extension set up so far.
+    create_dashboard(instance.api)
+    browser.open_dashboard()
+    browser.see(text["call_state"], "hui-sections-view")
+    watch_a_call(
+        browser, instance, language, extension, shots.get("dashboard"), with_name=True
+    )
+    missed_call_counts(browser, instance, language, extension)
+
+
+def run(shots_dir: Path | None) -> None:
+    """Start everything, run the flow in English and in Russian, stop everything."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mango-e2e-") as workdir:
+        instance = Instance(Path(workdir))
+        try:
+            say(f"==> Starting the simulator and Home Assistant on {instance.hass_url}")
+            instance.start()
+            instance.check_clean("a fresh start")
+            say(
+                f"    up and onboarded in {time.monotonic() - started:.1f} s; no repairs, no notifications"
+            )
+            with sync_playwright() as playwright:
+                browser = Browser(playwright, instance, shots_dir)
+                try:
+                    say("==> English")
+                    run_language(
+                        browser,
+                        instance,
+                        "en",
+                        EXTENSIONS[0],
+                        {
+                            "form": "config-flow.png",
+                            "device": "screenshot.png",
+                            "dashboard": "dashboard.png",
+                        },
+                    )
+                    say(
+                        "==> Russian (the server's language, then the entries reloaded)"
+                    )
+                    set_language(instance.api, "ru")
+                    run_language(
+                        browser,
+                        instance,
+                        "ru",
+                        EXTENSIONS[1],
+                        {"device": "screenshot-ru.png"},
+                    )
+                except Exception:
+                    failure = Path(tempfile.gettempdir()) / "mango-e2e-failure.png"
+                    browser.page.screenshot(path=str(failure))
+                    say(f"The page when it failed: {failure}")
+                    raise
+                finally:
+                    browser.close()
+            instance.check_clean("after the run, Home Assistant")
+        except Exception:
+            say(f"The end of Home Assistant's log:\n{log_tail(instance.log, 30)}")
+            raise
+        finally:
+            instance.stop()
+    say(f"==> Passed in {time.monotonic() - started:.1f} s")
