@@ -692,6 +692,26 @@ async def test_reconfigure_to_an_extension_configured_with_a_rotated_key(
     assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
 
 
+async def test_reconfigure_to_an_extension_of_the_same_account_under_a_new_key(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The unique id check: the account's other entry is found even after its key rotated."""
+    simulator.add_token(NEW_TOKEN)
+    mock_config_entry.add_to_hass(hass)
+    # Made with this entry's key, since given a new one.
+    _add_entry(hass, simulator, "102", token=NEW_TOKEN, unique_token=TOKEN)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, token=TOKEN, extension="102")
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
+    assert not simulator.requests_to("users/create")
+
+
 async def test_reconfigure_unchanged(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
