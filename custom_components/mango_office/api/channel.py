@@ -533,10 +533,7 @@ class MangoChannel:
                     else:
                         self.stats.stale_dropped += 1
                     return False
-                self._last_seq[call_id] = seq
-                self._last_seq.move_to_end(call_id)
-                if len(self._last_seq) > RECENT_MESSAGES:
-                    self._last_seq.popitem(last=False)
+                _remember(self._last_seq, call_id, seq)
                 return True
             case CallEvent(call_id=call_id):
                 # Without seq only a repeat of the call's previous message
@@ -545,10 +542,7 @@ class MangoChannel:
                 if self._last_message.get(call_id) == key:
                     self.stats.duplicates_dropped += 1
                     return False
-                self._last_message[call_id] = key
-                self._last_message.move_to_end(call_id)
-                if len(self._last_message) > RECENT_MESSAGES:
-                    self._last_message.popitem(last=False)
+                _remember(self._last_message, call_id, key)
                 return True
             case RecordEvent():
                 key = ("record", event.record_id, event.status)
@@ -559,9 +553,7 @@ class MangoChannel:
         if key in self._delivered:
             self.stats.duplicates_dropped += 1
             return False
-        self._delivered[key] = None
-        if len(self._delivered) > RECENT_MESSAGES:
-            self._delivered.popitem(last=False)
+        _remember(self._delivered, key, None)
         return True
 
     def _record_error(self, err: BaseException) -> None:
@@ -587,3 +579,11 @@ class MangoChannel:
                 _LOGGER.exception(
                     "Error handling state %s of extension %s", state, self.extension
                 )
+
+
+def _remember[K, V](memory: OrderedDict[K, V], key: K, value: V) -> None:
+    """Keep a key as the newest, forgetting the oldest past RECENT_MESSAGES."""
+    memory[key] = value
+    memory.move_to_end(key)
+    if len(memory) > RECENT_MESSAGES:
+        memory.popitem(last=False)
