@@ -8,7 +8,7 @@ writes only when what it shows is different.
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum, auto
 import logging
@@ -299,6 +299,7 @@ class MangoCoordinator:
         )
         self._save_pending = False
         self._shutting_down = False
+        self._shut_down = False
         self._run_failures = 0
         self._restart: CALLBACK_TYPE | None = None
 
@@ -396,11 +397,15 @@ class MangoCoordinator:
             self._restart = None
 
     async def async_shutdown(self) -> None:
-        """Close the channel (delivering what it still holds), then save."""
+        """Close the channel (delivering what it still holds), then save once."""
+        if self._shut_down:
+            return
         self._stop_restarting()
         await self.channel.close()
-        self._save_pending = False
-        await self._store.async_save(self._data_to_store())
+        if not self._shut_down:
+            self._shut_down = True
+            self._save_pending = False
+            await self._store.async_save(self._data_to_store())
 
     # -- what the entities and actions use -----------------------------------
 
@@ -446,14 +451,18 @@ class MangoCoordinator:
 
     def party_attributes(self, caller: Party, callee: Party) -> dict[str, str | None]:
         """Return the numbers and phonebook names of both ends of a call."""
-        caller_number = self.party_number(caller)
-        callee_number = self.party_number(callee)
+        caller_number, caller_name = self._number_and_name(caller)
+        callee_number, callee_name = self._number_and_name(callee)
         return {
             ATTR_CALLER_NUMBER: caller_number,
-            ATTR_CALLER_NAME: self.phonebook.name_of(caller_number),
+            ATTR_CALLER_NAME: caller_name,
             ATTR_CALLEE_NUMBER: callee_number,
-            ATTR_CALLEE_NAME: self.phonebook.name_of(callee_number),
+            ATTR_CALLEE_NAME: callee_name,
         }
+
+    def _number_and_name(self, party: Party) -> tuple[str | None, str | None]:
+        number = self.party_number(party)
+        return number, self.phonebook.name_of(number)
 
     # -- the channel's news --------------------------------------------------
 
@@ -693,10 +702,8 @@ class MangoCoordinator:
 
     def _describe_parties(self, leg: CallLeg) -> None:
         leg.shown = None
-        leg.caller_number = self.party_number(leg.caller)
-        leg.caller_name = self.phonebook.name_of(leg.caller_number)
-        leg.callee_number = self.party_number(leg.callee)
-        leg.callee_name = self.phonebook.name_of(leg.callee_number)
+        leg.caller_number, leg.caller_name = self._number_and_name(leg.caller)
+        leg.callee_number, leg.callee_name = self._number_and_name(leg.callee)
 
     def _set_last_caller(self, leg: CallLeg, time: datetime) -> None:
         self.last_caller = LastCaller(
@@ -711,13 +718,7 @@ class MangoCoordinator:
         last = self.last_caller
         if last is None or last.call_id != call_id:
             return False
-        self.last_caller = LastCaller(
-            call_id=last.call_id,
-            number=last.number,
-            time=last.time,
-            answered=changes.get("answered", last.answered),
-            duration=changes.get("duration", last.duration),
-        )
+        self.last_caller = replace(last, **changes)
         return True
 
     def _calls_changed(self) -> None:
@@ -755,10 +756,9 @@ class MangoCoordinator:
 
     def _update(self, *topics: Topic) -> None:
         # While the missed events drain the entities are unavailable: they
-        # catch up all at once when the channel is live again.
-        if Topic.CONNECTION in topics:
-            topics = tuple(Topic)
-        elif not self.connected:
+        # catch up all at once when the channel is live again (every entity
+        # follows the connection, and reads everything it shows then).
+        if not self.connected and Topic.CONNECTION not in topics:
             return
         for topic in topics:
             for update in self._listeners[topic]:
