@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.mango_office.api import MangoClient, MangoProtocolError
-from custom_components.mango_office.coordinator import MAX_CALLS, storage_key
+from custom_components.mango_office.calls import MAX_CALLS
 from mango_simulator import MangoSimulator
 
 from .conftest import EXTENSION, TOKEN, wait_connected, wait_for_state, wait_until
@@ -66,6 +66,11 @@ def _leg(call_id: str, **changes: Any) -> dict[str, Any]:
         "seq": 1,
         **changes,
     }
+
+
+def storage_key(entry: MockConfigEntry) -> str:
+    """Where the integration keeps an entry's calls (.storage/mango_office.<entry id>)."""
+    return f"mango_office.{entry.entry_id}"
 
 
 def _save(
@@ -272,7 +277,7 @@ async def test_saved_legs_are_bounded(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await wait_connected(hass)
 
-    assert len(mock_config_entry.runtime_data.calls) <= MAX_CALLS
+    assert len(mock_config_entry.runtime_data.data.calls.calls) <= MAX_CALLS
 
 
 async def test_diagnostics_redact_query_of_escaped_url_in_long_frame(
@@ -475,7 +480,7 @@ async def test_replayed_future_ring_is_not_newer_than_now(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await wait_connected(hass)
 
-    legs = mock_config_entry.runtime_data.calls.values()
+    legs = mock_config_entry.runtime_data.data.calls.calls.values()
     assert all(leg.updated_at <= dt_util.utcnow() for leg in legs)
 
 

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.mango_office.coordinator import MAX_CALLS
+from custom_components.mango_office.calls import MAX_CALLS
 from mango_simulator import MangoSimulator
 
 from .conftest import EXTENSION, wait_connected, wait_for_state, wait_until
@@ -109,10 +109,12 @@ async def test_call_legs_are_bounded_by_count(
     for number in range(MAX_CALLS + 40):
         await push_call(simulator, f"junk{number}", 1, "APPEARED")
     await wait_until(
-        lambda: f"junk{MAX_CALLS + 39}" in init_integration.runtime_data.calls
+        lambda: (
+            f"junk{MAX_CALLS + 39}" in init_integration.runtime_data.data.calls.calls
+        )
     )
-    assert len(init_integration.runtime_data.calls) == MAX_CALLS
-    assert "junk0" not in init_integration.runtime_data.calls
+    assert len(init_integration.runtime_data.data.calls.calls) == MAX_CALLS
+    assert "junk0" not in init_integration.runtime_data.data.calls.calls
 
 
 async def test_ivr_without_status_and_call_without_timestamp(
@@ -156,7 +158,7 @@ async def test_on_hold_outranks_a_second_call_ringing(
     await push_call(
         simulator, "second", 1, "APPEARED", caller={"number": "74990000000"}
     )
-    await wait_until(lambda: "second" in init_integration.runtime_data.calls)
+    await wait_until(lambda: "second" in init_integration.runtime_data.data.calls.calls)
     await hass.async_block_till_done()
 
     state = hass.states.get(CALL_STATE)

@@ -1173,37 +1173,33 @@ async def test_frame_that_makes_the_decoder_recurse_does_not_end_delivery(
 
 
 class SimulatedBugError(Exception):
-    """What a bug in the channel would raise out of run()."""
+    """What a bug in the channel would raise while it serves a connection."""
 
 
 @dataclass
-class RunCrashes:
-    """Makes MangoChannel.run end with an exception when told, as a bug would."""
+class ServeCrashes:
+    """Makes the channel's serving of a connection break when told, as a bug would."""
 
     crash_now: asyncio.Event = field(default_factory=asyncio.Event)
-    """The running run() ends with SimulatedBugError."""
+    """The connection being served breaks with SimulatedBugError."""
     crash_at_start: bool = False
-    """Every run() started meanwhile ends with SimulatedBugError at once."""
-    runs: int = 0
+    """Every connection served meanwhile breaks at once."""
+    serves: int = 0
     crashes: int = 0
 
 
 @pytest.fixture
-def crashing_run() -> Generator[RunCrashes]:
-    """MangoChannel.run, breakable from the test; set up the entry after this."""
-    crashes = RunCrashes()
-    real_run = MangoChannel.run
+def crashing_serve() -> Generator[ServeCrashes]:
+    """MangoChannel._serve, breakable from the test; set up the entry after this."""
+    crashes = ServeCrashes()
+    real_serve = MangoChannel._serve
 
-    async def run(channel: MangoChannel) -> None:
-        crashes.runs += 1
-        # Taken by the test, not by asyncio's "never retrieved" at garbage
-        # collection: the integration must notice the end by itself.
-        if (task := asyncio.current_task()) is not None:
-            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    async def serve(channel: MangoChannel) -> None:
+        crashes.serves += 1
         if crashes.crash_at_start:
             crashes.crashes += 1
-            raise SimulatedBugError("run() broke at its start")
-        delivering = asyncio.ensure_future(real_run(channel))
+            raise SimulatedBugError("serving broke at its start")
+        delivering = asyncio.ensure_future(real_serve(channel))
         crash = asyncio.ensure_future(crashes.crash_now.wait())
         try:
             await asyncio.wait({delivering, crash}, return_when=asyncio.FIRST_COMPLETED)
@@ -1215,15 +1211,15 @@ def crashing_run() -> Generator[RunCrashes]:
         if not crash.cancelled() and crash.done():
             crashes.crash_now.clear()
             crashes.crashes += 1
-            raise SimulatedBugError("run() broke while delivering")
+            raise SimulatedBugError("serving broke while delivering")
         delivering.result()
 
-    with patch.object(MangoChannel, "run", run):
+    with patch.object(MangoChannel, "_serve", serve):
         yield crashes
 
 
-async def test_unexpected_end_of_run_is_logged_once_and_restarted(
-    crashing_run: RunCrashes,
+async def test_unexpected_error_is_logged_once_and_the_channel_reconnects(
+    crashing_serve: ServeCrashes,
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     simulator: MangoSimulator,
@@ -1231,8 +1227,8 @@ async def test_unexpected_end_of_run_is_logged_once_and_restarted(
     caplog: pytest.LogCaptureFixture,
     figures: Figures,
 ) -> None:
-    """The end is logged once with its traceback, the entities go unavailable, and run() restarts."""
-    figures.fault = "run() ends unexpectedly (once)"
+    """The bug is logged once with its traceback, the entities go unavailable, and the channel reconnects."""
+    figures.fault = "a bug breaks the channel (once)"
     _scale(init_integration, retry_minimum=0.01, retry_maximum=0.05)
     ledger = figures.ledger = Ledger(hass)
     await ledger.push(simulator, "before", 1, "APPEARED")
@@ -1240,7 +1236,7 @@ async def test_unexpected_end_of_run_is_logged_once_and_restarted(
     await wait_until(functools.partial(ledger.arrived, "before", 2))
     first_request = len(simulator.requests)
 
-    crashing_run.crash_now.set()
+    crashing_serve.crash_now.set()
     figures.injected = 1
     await wait_connected(hass, connected=False)
     assert _state(hass, CALL_STATE) == STATE_UNAVAILABLE
@@ -1255,7 +1251,7 @@ async def test_unexpected_end_of_run_is_logged_once_and_restarted(
     await wait_until(ledger.all_arrived)
     figures.requests_during_outages = len(simulator.requests) - first_request
 
-    assert (crashing_run.runs, crashing_run.crashes) == (2, 1)
+    assert (crashing_serve.serves, crashing_serve.crashes) == (2, 1)
     logged = [
         record
         for record in caplog.records
@@ -1270,8 +1266,8 @@ async def test_unexpected_end_of_run_is_logged_once_and_restarted(
     assert _state(hass, MISSED_CALLS) == "1"
 
 
-async def test_run_breaking_again_and_again_restarts_with_backoff(
-    crashing_run: RunCrashes,
+async def test_channel_breaking_again_and_again_reconnects_with_backoff(
+    crashing_serve: ServeCrashes,
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     simulator: MangoSimulator,
@@ -1279,28 +1275,28 @@ async def test_run_breaking_again_and_again_restarts_with_backoff(
     caplog: pytest.LogCaptureFixture,
     figures: Figures,
 ) -> None:
-    """A run() that breaks at once, every time, is restarted with backoff, not in a loop."""
-    figures.fault = "run() ends unexpectedly, again and again for 1 s"
+    """A bug that strikes at every connection is retried with backoff, not in a loop."""
+    figures.fault = "a bug breaks the channel, again and again for 1 s"
     _scale(init_integration, retry_minimum=0.01, retry_maximum=0.32)
     first_request = len(simulator.requests)
-    crashing_run.crash_at_start = True
-    crashing_run.crash_now.set()
+    crashing_serve.crash_at_start = True
+    crashing_serve.crash_now.set()
     await wait_connected(hass, connected=False)
-    runs = crashing_run.runs
+    serves = crashing_serve.serves
     await asyncio.sleep(1)
-    restarts = crashing_run.runs - runs
-    crashing_run.crash_at_start = False
+    restarts = crashing_serve.serves - serves
+    crashing_serve.crash_at_start = False
     await wait_connected(hass, seconds=15)
-    figures.injected = crashing_run.crashes
+    figures.injected = crashing_serve.crashes
     figures.requests_during_outages = len(simulator.requests) - first_request
 
     # Backoff from 10 ms to 320 ms with full jitter: about ten in a second.
     assert restarts <= 30
-    assert crashing_run.runs > runs + restarts  # and then it came back
+    assert crashing_serve.serves > serves + restarts  # and then it came back
     logged = [
         record
         for record in caplog.records
         if record.exc_info and isinstance(record.exc_info[1], SimulatedBugError)
     ]
-    assert 1 <= len(logged) <= crashing_run.crashes
+    assert 1 <= len(logged) <= crashing_serve.crashes
     assert _state(hass, CALL_STATE) == "idle"

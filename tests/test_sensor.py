@@ -1,21 +1,14 @@
 """The sensors of an extension, driven by the simulator's calls."""
 
+from typing import Any
+
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import (
-    Event,
-    EventStateChangedData,
-    HomeAssistant,
-    State,
-    callback,
-)
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
     async_fire_time_changed,
-    mock_restore_cache,
-    mock_restore_cache_with_extra_data,
 )
 
 from mango_simulator import MangoSimulator
@@ -230,18 +223,13 @@ async def test_call_whose_end_was_lost_is_forgotten(
 
 
 async def test_missed_calls_survive_a_restart(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
 ) -> None:
     """The missed-calls count carries on from where it was."""
-    mock_restore_cache_with_extra_data(
-        hass,
-        [
-            (
-                State(MISSED_CALLS, "5"),
-                {"native_value": 5, "native_unit_of_measurement": None},
-            )
-        ],
-    )
+    _save_calls(hass_storage, mock_config_entry, {"missed_calls": 5})
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await simulator.wait_registered(EXTENSION)
@@ -285,24 +273,24 @@ async def test_call_first_seen_at_its_end_is_not_missed(
 
 
 async def test_last_caller_survives_a_restart(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
 ) -> None:
     """The last caller from before the restart shows until someone new calls."""
-    mock_restore_cache(
-        hass,
-        [
-            State(
-                LAST_CALLER,
-                "+79161234567",
-                {
-                    "name": None,
-                    "time": "2026-11-20T09:30:00+00:00",
-                    "answered": True,
-                    "duration": 75,
-                    "call_id": "before",
-                },
-            )
-        ],
+    _save_calls(
+        hass_storage,
+        mock_config_entry,
+        {
+            "last_caller": {
+                "call_id": "before",
+                "number": "+79161234567",
+                "time": "2026-11-20T09:30:00+00:00",
+                "answered": True,
+                "duration": 75,
+            }
+        },
     )
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -319,24 +307,13 @@ async def test_last_caller_survives_a_restart(
     assert hass.states.get(LAST_CALLER).attributes["answered"] is False
 
 
-@pytest.mark.parametrize(
-    "restored",
-    [
-        State(LAST_CALLER, "unknown"),
-        State(LAST_CALLER, "+79161234567", {"call_id": "before", "time": "yesterday"}),
-        State(LAST_CALLER, "+79161234567", {"time": "2026-11-20T09:30:00+00:00"}),
-    ],
-)
-async def test_last_caller_not_restored_from_an_unusable_state(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    simulator: MangoSimulator,
-    restored: State,
+def _save_calls(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, data: dict[str, Any]
 ) -> None:
-    """Nothing to show, or no time or call to show it with: the sensor starts empty."""
-    mock_restore_cache(hass, [restored])
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await wait_for_state(hass, CALL_STATE, "idle")
-
-    assert hass.states.get(LAST_CALLER).state == "unknown"
+    """Leave what an earlier run saved in .storage/mango_office.<entry id>."""
+    hass_storage[f"mango_office.{entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"mango_office.{entry.entry_id}",
+        "data": {"calls": [], "missed_calls": 0, "last_caller": None, **data},
+    }

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.mango_office import const
+from custom_components.mango_office import calls
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "mango_office"
 STRINGS = json.loads((INTEGRATION / "strings.json").read_text())
@@ -54,7 +54,7 @@ def test_russian_has_every_string() -> None:
         "exceptions.extension_refused.message",
         *(
             f"entity.event.call.state_attributes.event_type.state.{t}"
-            for t in const.CALL_EVENT_TYPES
+            for t in calls.CALL_EVENT_TYPES
         ),
     ],
 )

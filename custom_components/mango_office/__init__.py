@@ -1,34 +1,23 @@
 """The MANGO OFFICE integration: calls of a Virtual PBX extension in Home Assistant."""
 
-from homeassistant.const import CONF_TOKEN, EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryError,
-    ConfigEntryNotReady,
-)
+from homeassistant.const import CONF_TOKEN, Platform
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .api import (
-    DEFAULT_BASE_URL,
-    MangoApiError,
-    MangoAuthError,
-    MangoClient,
-    MangoError,
-)
+from .api import DEFAULT_BASE_URL, MangoClient
 from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN
 from .coordinator import (
-    STORAGE_VERSION,
     MangoConfigEntry,
     MangoCoordinator,
-    StoredData,
-    storage_key,
+    async_load_tracker,
+    calls_store,
 )
 from .entity import device_info
+from .helpers import setup_errors
 from .intents import async_register_intents
+from .phonebook import Phonebook
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -63,44 +52,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
             device_registry.async_update_device(
                 stale.id, remove_config_entry_id=entry.entry_id
             )
-    coordinator = MangoCoordinator(hass, entry, client, device.id)
-    await coordinator.async_load()
-    try:
+    store = calls_store(hass, entry)
+    tracker = await async_load_tracker(
+        store, extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+    )
+    coordinator = MangoCoordinator(
+        hass, entry, client, device.id, tracker=tracker, store=store
+    )
+    async with setup_errors(entry):
         # Provisioning again is harmless, and brings back an extension the
         # account's administrator removed from the integration.
         await client.create_user(extension)
         await coordinator.channel.connect()
-    except MangoAuthError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
-    except MangoApiError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="extension_refused",
-            translation_placeholders={"extension": extension, "code": str(err.code)},
-        ) from err
-    except MangoError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"error": str(err)},
-        ) from err
     entry.runtime_data = coordinator
-
-    async def _async_shutdown(_: Event | None = None) -> None:
-        # Unregistering tells the service to keep the events as missed.
-        await coordinator.async_shutdown()
-
-    entry.async_on_unload(_async_shutdown)
-    entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_shutdown)
-    )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    # Started after the entities exist, so that none of the missed events
-    # it delivers first goes uncounted.
+    # Started after the entities exist, so that they show the missed events
+    # it delivers first.
     coordinator.async_start()
     return True
 
@@ -113,7 +82,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
     """Forget the calls saved for a removed entry."""
-    await Store[StoredData](hass, STORAGE_VERSION, storage_key(entry)).async_remove()
+    await calls_store(hass, entry).async_remove()
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:

@@ -44,6 +44,6 @@ class MangoConnectionSensor(MangoEntity, BinarySensorEntity):
         return True
 
     @override
-    def _refresh(self) -> object:
+    def _show(self) -> object:
         self._attr_is_on = self.coordinator.connected
         return self._attr_is_on

@@ -17,15 +17,10 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 import voluptuous as vol
 
-from .api import (
-    DEFAULT_BASE_URL,
-    MangoApiError,
-    MangoAuthError,
-    MangoClient,
-    MangoError,
-)
+from .api import DEFAULT_BASE_URL, MangoClient, MangoError
 from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN, LOGGER
 from .coordinator import MangoConfigEntry
+from .helpers import FORM_INVALID_EXTENSION, form_error
 from .phonebook import format_phonebook, parse_phonebook
 
 SECTION_ADVANCED: Final = "advanced"
@@ -207,19 +202,17 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         extension = data[CONF_EXTENSION]
         # isdecimal() alone also takes fullwidth or Arabic-Indic digits.
         if not (extension.isascii() and extension.isdecimal()):
-            return {CONF_EXTENSION: "invalid_extension"}
+            return {CONF_EXTENSION: FORM_INVALID_EXTENSION}
         try:
             await client.ping()
             await client.create_user(extension)
             await client.get_channel(extension)
-        except MangoAuthError:
-            return {"base": "invalid_auth"}
-        except MangoApiError as err:
-            LOGGER.debug("Extension %s was refused: %s", extension, err)
-            return {CONF_EXTENSION: "invalid_extension"}
         except MangoError as err:
-            LOGGER.debug("Cannot reach MANGO OFFICE: %s", err)
-            return {"base": "cannot_connect"}
+            LOGGER.debug("Testing extension %s failed: %s", extension, err)
+            error = form_error(err)
+            return {
+                CONF_EXTENSION if error == FORM_INVALID_EXTENSION else "base": error
+            }
         except Exception:  # noqa: BLE001 - the form must answer, whatever went wrong
             LOGGER.exception("Unexpected error while testing the MANGO OFFICE account")
             return {"base": "unknown"}

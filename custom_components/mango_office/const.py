@@ -1,6 +1,5 @@
 """Constants for the MANGO OFFICE integration."""
 
-from datetime import timedelta
 import logging
 from typing import Final
 
@@ -24,19 +23,7 @@ EVENT_RECORD: Final = "mango_office_record"
 EVENT_IVR: Final = "mango_office_ivr"
 EVENT_ROUTE_RESULT: Final = "mango_office_route_result"
 
-# Event types of the call event entity (and the bus event's event_type).
-CALL_INCOMING: Final = "incoming"
-CALL_OUTGOING: Final = "outgoing"
-CALL_ANSWERED: Final = "answered"
-CALL_MISSED: Final = "missed"
-CALL_ENDED: Final = "ended"
-CALL_EVENT_TYPES: Final = [
-    CALL_INCOMING,
-    CALL_OUTGOING,
-    CALL_ANSWERED,
-    CALL_MISSED,
-    CALL_ENDED,
-]
+# Event types of the other event entities (the call's are news of calls.py).
 RECORDING_AVAILABLE: Final = "available"
 IVR_APPEARED: Final = "appeared"
 ROUTE_SUCCESS: Final = "success"
@@ -70,9 +57,3 @@ ATTR_STATUS: Final = "status"
 ATTR_TIME: Final = "time"
 ATTR_TO: Final = "to"
 ATTR_URL: Final = "url"
-
-# A call whose end never arrived (the service lost it) stops counting as
-# ongoing after this long without news, so call_state cannot get stuck.
-# Nobody rings for ten minutes; a conversation can go on for hours.
-STALE_RINGING_AFTER: Final = timedelta(minutes=10)
-STALE_CALL_AFTER: Final = timedelta(hours=8)

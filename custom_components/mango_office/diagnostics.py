@@ -50,6 +50,7 @@ async def async_get_config_entry_diagnostics(
     """Return the entry, the channel's state and counters, and the calls in progress."""
     coordinator = entry.runtime_data
     channel = coordinator.channel
+    calls = coordinator.data.calls
     stats = channel.stats
     secrets = (entry.data[CONF_TOKEN],)
 
@@ -63,7 +64,7 @@ async def async_get_config_entry_diagnostics(
                 "delivered": stats.delivered,
                 "skipped": dict(stats.skipped),
                 "duplicates_dropped": stats.duplicates_dropped,
-                "stale_dropped": stats.stale_dropped + coordinator.stale_dropped,
+                "stale_dropped": stats.stale_dropped,
                 "handler_errors": stats.handler_errors,
                 "reconnects": stats.reconnects,
                 "unexpected_errors": stats.unexpected_errors,
@@ -87,15 +88,10 @@ async def async_get_config_entry_diagnostics(
                 ],
             },
             "phonebook_entries": len(entry.options.get(CONF_PHONEBOOK, {})),
-            "call_state": coordinator.call_state,
-            "calls": [
-                {key: value for key, value in asdict(leg).items() if key != "shown"}
-                for leg in coordinator.calls.values()
-            ],
-            "missed_calls": coordinator.missed_calls,
-            "last_caller": asdict(coordinator.last_caller)
-            if coordinator.last_caller
-            else None,
+            "call_state": calls.call_state,
+            "calls": [asdict(call) for call in calls.calls.values()],
+            "missed_calls": calls.missed_calls,
+            "last_caller": asdict(calls.last_caller) if calls.last_caller else None,
         },
         TO_REDACT,
     )

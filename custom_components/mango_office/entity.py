@@ -4,10 +4,11 @@ from typing import override
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER, MODEL, MODELS
-from .coordinator import MangoCoordinator, Topic
+from .coordinator import MangoCoordinator
 
 
 def device_info(
@@ -23,24 +24,21 @@ def device_info(
     )
 
 
-class MangoEntity(Entity):
+class MangoEntity(CoordinatorEntity[MangoCoordinator]):
     """An entity of one extension, available while its channel is connected.
 
-    It listens to the topics of the coordinator that change what it shows,
-    and writes its state only when that state (or its availability) is
-    different from what it last wrote: messages come by the thousand.
+    Every message updates the coordinator's data, and messages come by the
+    thousand: an entity writes its state only when what it shows (or its
+    availability) differs from what it last wrote.
     """
 
     _attr_has_entity_name = True
-    _attr_should_poll = False
-    topics: tuple[Topic, ...] = ()
-    """What the entity shows; the connection (availability) is always one."""
 
     def __init__(
         self, coordinator: MangoCoordinator, description: EntityDescription
     ) -> None:
         """Name the entity after its description, on the extension's device."""
-        self.coordinator = coordinator
+        super().__init__(coordinator)
         self.entity_description = description
         entry = coordinator.config_entry
         assert entry.unique_id is not None
@@ -48,31 +46,26 @@ class MangoEntity(Entity):
         self._attr_device_info = device_info(
             entry.unique_id, coordinator.extension, coordinator.hass.config.language
         )
-        self._shown: object = None
+        self._written: object = None
 
-    @property
-    @override
-    def available(self) -> bool:
-        """Whether what the entity shows is live."""
-        return self.coordinator.connected
+    def _show(self) -> object:
+        """Set what to show from the coordinator's data; return it, to compare."""
+        return None
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Follow the coordinator's topics; the first state is written by HA itself."""
+        """Work out the first state, which Home Assistant writes itself."""
         await super().async_added_to_hass()
-        for topic in (*self.topics, Topic.CONNECTION):
-            self.async_on_remove(
-                self.coordinator.async_add_listener(topic, self._handle_update)
-            )
-        self._shown = (self.available, self._refresh())
-
-    def _refresh(self) -> object:
-        """Read what to show from the coordinator; return a key of it to compare."""
-        return None
+        self._written = (self.available, self._show())
 
     @callback
-    def _handle_update(self) -> None:
-        shown = (self.available, self._refresh())
-        if shown != self._shown:
-            self._shown = shown
+    @override
+    def _handle_coordinator_update(self) -> None:
+        shown = (self.available, self._show())
+        if shown != self._written:
+            self._written = shown
             self.async_write_ha_state()
+
+    @override
+    async def async_update(self) -> None:
+        """Nothing to fetch: the channel pushes every change."""

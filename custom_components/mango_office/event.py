@@ -7,12 +7,8 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .calls import CALL_ANSWERED, CALL_ENDED, CALL_EVENT_TYPES, CALL_MISSED
 from .const import (
-    ATTR_REPLAYED,
-    CALL_ANSWERED,
-    CALL_ENDED,
-    CALL_EVENT_TYPES,
-    CALL_MISSED,
     EVENT_CALL,
     EVENT_IVR,
     EVENT_RECORD,
@@ -22,8 +18,9 @@ from .const import (
     ROUTE_FAILURE,
     ROUTE_SUCCESS,
 )
-from .coordinator import MangoConfigEntry, MangoNotification
+from .coordinator import MangoConfigEntry, MangoData
 from .entity import MangoEntity
+from .payloads import Notification
 
 # Push only: the entities read what the coordinator was told.
 PARALLEL_UPDATES = 0
@@ -90,49 +87,52 @@ async def async_setup_entry(
 class MangoEventEntity(MangoEntity, EventEntity):
     """Shows the latest news of one kind; the bus event carries every message.
 
-    Of the news replayed after an absence it shows only the latest, once
-    the channel is live again.
+    Of the news that came while it was unavailable (replayed after an
+    absence) it shows only the latest, once the channel is live again.
     """
 
     entity_description: MangoEventEntityDescription
-    _replayed: MangoNotification | None = None
-    _last: MangoNotification | None = None
+    _data_seen: MangoData | None = None
+    _last: Notification | None = None
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Listen for the extension's news."""
+        """Show only what happens from now on."""
+        self._data_seen = self.coordinator.data
         await super().async_added_to_hass()
-        self.async_on_remove(
-            self.coordinator.async_add_event_listener(
-                self.entity_description.kind, self._handle
-            )
-        )
 
     @callback
-    def _handle(self, notification: MangoNotification) -> None:
-        if (event_type := notification.event_type) is None:
-            return
-        if notification.replayed:
-            # Shown when the drain is over: only the latest matters then.
-            if event_type in self.entity_description.replayed_types:
-                self._replayed = notification
-            return
-        self._show(notification)
-        self._shown = (self.available, notification)
-        self.async_write_ha_state()
+    @override
+    def _handle_coordinator_update(self) -> None:
+        data = self.coordinator.data
+        if data is not self._data_seen:
+            self._data_seen = data
+            for notification in data.news:
+                if self._is_mine(notification):
+                    self._trigger(notification)
+            if late := [n for n in data.caught_up if self._is_worth_showing_late(n)]:
+                self._trigger(late[-1])
+        super()._handle_coordinator_update()
 
-    def _show(self, notification: MangoNotification) -> None:
-        assert notification.event_type is not None
-        self._last = notification
-        self._trigger_event(
-            notification.event_type,
-            {**notification.attributes, ATTR_REPLAYED: notification.replayed},
+    def _is_mine(self, notification: Notification) -> bool:
+        return (
+            notification.kind == self.entity_description.kind
+            and notification.event_type is not None
         )
 
+    def _is_worth_showing_late(self, notification: Notification) -> bool:
+        return self._is_mine(notification) and (
+            not notification.replayed
+            or notification.event_type in self.entity_description.replayed_types
+        )
+
+    def _trigger(self, notification: Notification) -> None:
+        assert notification.event_type is not None
+        self._last = notification
+        self._trigger_event(notification.event_type, notification.entity_attributes())
+        self._written = (self.available, notification)
+        self.async_write_ha_state()
+
     @override
-    def _refresh(self) -> object:
-        # Back from an absence: the latest of the news that came meanwhile.
-        if self.coordinator.connected and (replayed := self._replayed) is not None:
-            self._replayed = None
-            self._show(replayed)
+    def _show(self) -> object:
         return self._last

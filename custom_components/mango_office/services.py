@@ -1,8 +1,7 @@
 """Actions of the MANGO OFFICE integration: callback, transfer, route and get_record."""
 
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -14,12 +13,12 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
 import voluptuous as vol
 
-from .api import CallState, MangoApiError, MangoAuthError, MangoError, TransferMethod
+from .api import CallState, TransferMethod
 from .const import (
     ATTR_CALL_ID,
     ATTR_NAME,
@@ -30,6 +29,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import MangoConfigEntry, MangoCoordinator
+from .helpers import action_errors
 from .phonebook import normalize_number
 
 SERVICE_CALLBACK: Final = "callback"
@@ -119,33 +119,6 @@ def _describe_matches(matches: Mapping[str, str]) -> str:
     )
 
 
-@asynccontextmanager
-async def _api_errors(coordinator: MangoCoordinator) -> AsyncIterator[None]:
-    """Translate what the service answered into errors the user can read."""
-    try:
-        yield
-    except MangoAuthError as err:
-        coordinator.config_entry.async_start_reauth(coordinator.hass)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
-    except MangoApiError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="api_error",
-            translation_placeholders={
-                "code": str(err.code),
-                "message": err.message or "-",
-            },
-        ) from err
-    except MangoError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"error": str(err)},
-        ) from err
-
-
 @dataclass(frozen=True, slots=True)
 class PlacedCallback:
     """A callback the service accepted."""
@@ -164,7 +137,7 @@ async def async_place_callback(
     The action and the voice intent both call this, so both send the same request.
     """
     number = resolve_number(coordinator, text)
-    async with _api_errors(coordinator):
+    async with action_errors(coordinator.hass, coordinator.config_entry):
         call_id = await coordinator.client.callback(coordinator.extension, number)
     return PlacedCallback(call_id, number, coordinator.phonebook.name_of(number))
 
@@ -197,7 +170,7 @@ async def _async_transfer(call: ServiceCall) -> None:
                 translation_placeholders={"extension": coordinator.extension},
             )
         call_id = current.call_id
-    async with _api_errors(coordinator):
+    async with action_errors(coordinator.hass, coordinator.config_entry):
         await coordinator.client.transfer(call_id, to, call.data[ATTR_METHOD])
 
 
@@ -211,7 +184,7 @@ async def _async_route(call: ServiceCall) -> ServiceResponse:
             translation_key="route_needs_extension",
             translation_placeholders={"to": call.data[ATTR_TO]},
         )
-    async with _api_errors(coordinator):
+    async with action_errors(coordinator.hass, coordinator.config_entry):
         request_id = await coordinator.client.route(call.data[ATTR_CALL_ID], to)
     return {ATTR_REQUEST_ID: request_id}
 
@@ -219,7 +192,7 @@ async def _async_route(call: ServiceCall) -> ServiceResponse:
 async def _async_get_record(call: ServiceCall) -> ServiceResponse:
     """Return the link to a call's recording."""
     coordinator = _coordinator(call.hass, call)
-    async with _api_errors(coordinator):
+    async with action_errors(coordinator.hass, coordinator.config_entry):
         url = await coordinator.client.get_record_url(call.data[ATTR_RECORD_ID])
     return {ATTR_URL: url}
 

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -128,8 +128,13 @@ class MangoChannel:
         retry_minimum: float = RETRY_MINIMUM,
         retry_maximum: float = RETRY_MAXIMUM,
         ping_after: float = PING_AFTER,
+        last_seqs: Mapping[str, int] | None = None,
     ) -> None:
-        """Prepare the channel; nothing is sent before connect or run."""
+        """Prepare the channel; nothing is sent before connect or run.
+
+        ``last_seqs`` carries the latest seq of each call delivered before a
+        restart, so that an older event of those calls is still dropped.
+        """
         self.client = client
         self.extension = extension
         self.state = ChannelState.DISCONNECTED
@@ -156,7 +161,7 @@ class MangoChannel:
         self._dead = False
         self._activity = 0
         self._delivered: OrderedDict[Hashable, None] = OrderedDict()
-        self._last_seq: OrderedDict[str, int] = OrderedDict()
+        self._last_seq: OrderedDict[str, int] = OrderedDict(last_seqs or {})
         self._last_message: OrderedDict[str, Hashable] = OrderedDict()
         self._warned_about_bad_message = False
         self._held: list[str | bytes] = []
@@ -237,6 +242,9 @@ class MangoChannel:
                         self.extension,
                         exc_info=True,
                     )
+                # What the service sent before it saw the close is delivered
+                # on the next connection, not lost with this one.
+                await self._hold_what_arrived()
                 await self._close_websocket()
                 if self._closing.is_set():
                     break

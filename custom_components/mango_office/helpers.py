@@ -1,0 +1,84 @@
+"""What MANGO OFFICE answered, told in Home Assistant's terms: the one place for it."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
+
+from .api import MangoApiError, MangoAuthError, MangoError
+from .const import CONF_EXTENSION, DOMAIN
+
+# Errors of the config flow's form, by what went wrong.
+FORM_INVALID_AUTH: Final = "invalid_auth"
+FORM_INVALID_EXTENSION: Final = "invalid_extension"
+FORM_CANNOT_CONNECT: Final = "cannot_connect"
+
+
+@asynccontextmanager
+async def setup_errors(entry: ConfigEntry) -> AsyncIterator[None]:
+    """Set an entry up, or say why not: a key to renew, a refused extension, or later."""
+    try:
+        yield
+    except MangoAuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except MangoApiError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="extension_refused",
+            translation_placeholders={
+                "extension": entry.data[CONF_EXTENSION],
+                "code": str(err.code),
+            },
+        ) from err
+    except MangoError as err:
+        raise _cannot_connect(ConfigEntryNotReady, err) from err
+
+
+@asynccontextmanager
+async def action_errors(hass: HomeAssistant, entry: ConfigEntry) -> AsyncIterator[None]:
+    """Run an action's request; a rejected key also asks the user for a new one."""
+    try:
+        yield
+    except MangoAuthError as err:
+        entry.async_start_reauth(hass)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except MangoApiError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="api_error",
+            translation_placeholders={
+                "code": str(err.code),
+                "message": err.message or "-",
+            },
+        ) from err
+    except MangoError as err:
+        raise _cannot_connect(HomeAssistantError, err) from err
+
+
+def form_error(err: MangoError) -> str:
+    """The config flow's error for what the service answered while testing."""
+    if isinstance(err, MangoAuthError):
+        return FORM_INVALID_AUTH
+    if isinstance(err, MangoApiError):
+        return FORM_INVALID_EXTENSION
+    return FORM_CANNOT_CONNECT
+
+
+def _cannot_connect[E: HomeAssistantError](error: type[E], err: MangoError) -> E:
+    return error(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={"error": str(err)},
+    )

@@ -1,0 +1,1 @@
+"""Unit tests of the call tracker: plain pytest, no Home Assistant."""
