@@ -199,13 +199,14 @@ class CallTracker:
         event_types: list[str | None] = []
         duration: int | None = None
 
-        call = self._calls.get(event.call_id)
-        if call is None:
+        known = self._calls.get(event.call_id)
+        if known is None:
             call = self._new_call(event, time, received, event_types)
         else:
-            call = self._updated_call(call, event, received)
-        if event.state is CallState.CONNECTED and call.answered_at is None:
-            call = replace(call, answered_at=time)
+            call = self._updated_call(known, event, time, received)
+        if call.answered_at is not None and (
+            known is None or known.answered_at is None
+        ):
             event_types.append(CALL_ANSWERED)
             self._update_last_caller(call.call_id, answered=True)
         if event.state is CallState.DISCONNECTED:
@@ -253,25 +254,20 @@ class CallTracker:
         received: datetime,
         event_types: list[str | None],
     ) -> Call:
-        call = self._named(
-            Call(
-                call_id=event.call_id,
-                entry_id=event.entry_id,
-                direction=event.direction,
-                incoming=self._is_incoming(event),
-                state=event.state,
-                caller=event.caller,
-                callee=event.callee,
-                caller_number=None,
-                caller_name=None,
-                callee_number=None,
-                callee_name=None,
-                line_number=event.line_number,
-                started_at=time,
-                answered_at=None,
-                updated_at=received,
-                seq=event.seq,
-            )
+        call = Call(
+            call_id=event.call_id,
+            entry_id=event.entry_id,
+            direction=event.direction,
+            incoming=self._is_incoming(event),
+            state=event.state,
+            caller=event.caller,
+            callee=event.callee,
+            **self._describe(event.caller, event.callee),
+            line_number=event.line_number,
+            started_at=time,
+            answered_at=time if event.state is CallState.CONNECTED else None,
+            updated_at=received,
+            seq=event.seq,
         )
         if event.state is CallState.DISCONNECTED:
             return call  # first seen at its end: _end tells what it was
@@ -282,23 +278,42 @@ class CallTracker:
             del self._calls[next(iter(self._calls))]
         return call
 
-    def _updated_call(self, call: Call, event: CallEvent, received: datetime) -> Call:
+    def _updated_call(
+        self, known: Call, event: CallEvent, time: datetime, received: datetime
+    ) -> Call:
         # A message that leaves out a party keeps what is known of it.
         caller = event.caller if event.caller.number or event.caller.extension else None
         callee = event.callee if event.callee.number or event.callee.extension else None
-        updated = replace(
-            call,
-            caller=caller or call.caller,
-            callee=callee or call.callee,
-            entry_id=event.entry_id or call.entry_id,
-            line_number=event.line_number or call.line_number,
+        if (caller is None or caller == known.caller) and (
+            callee is None or callee == known.callee
+        ):
+            caller, callee = known.caller, known.callee
+            described: _Described = {
+                "caller_number": known.caller_number,
+                "caller_name": known.caller_name,
+                "callee_number": known.callee_number,
+                "callee_name": known.callee_name,
+            }
+        else:
+            caller, callee = caller or known.caller, callee or known.callee
+            described = self._describe(caller, callee)
+        # One new Call a message, built whole: this is paid for every message.
+        return Call(
+            call_id=known.call_id,
+            entry_id=event.entry_id or known.entry_id,
+            direction=known.direction,
+            incoming=known.incoming,
             state=event.state,
+            caller=caller,
+            callee=callee,
+            **described,
+            line_number=event.line_number or known.line_number,
+            started_at=known.started_at,
+            answered_at=known.answered_at
+            or (time if event.state is CallState.CONNECTED else None),
             updated_at=received,
-            seq=call.seq if event.seq is None else event.seq,
+            seq=known.seq if event.seq is None else event.seq,
         )
-        if updated.caller != call.caller or updated.callee != call.callee:
-            return self._named(updated)
-        return updated
 
     def _end(
         self,
@@ -337,16 +352,18 @@ class CallTracker:
         # Internal, or the service did not say: it is incoming if we are called.
         return event.callee.extension == self.extension
 
+    def _describe(self, caller: Party, callee: Party) -> _Described:
+        caller_number = party_number(caller)
+        callee_number = party_number(callee)
+        return {
+            "caller_number": caller_number,
+            "caller_name": self._phonebook.name_of(caller_number),
+            "callee_number": callee_number,
+            "callee_name": self._phonebook.name_of(callee_number),
+        }
+
     def _named(self, call: Call) -> Call:
-        caller_number = party_number(call.caller)
-        callee_number = party_number(call.callee)
-        return replace(
-            call,
-            caller_number=caller_number,
-            caller_name=self._phonebook.name_of(caller_number),
-            callee_number=callee_number,
-            callee_name=self._phonebook.name_of(callee_number),
-        )
+        return replace(call, **self._describe(call.caller, call.callee))
 
     def _set_last_caller(self, call: Call, time: datetime) -> None:
         self._last_caller = LastCaller(
@@ -408,6 +425,13 @@ def party_number(party: Party) -> str | None:
     if party.number is not None:
         return normalize_number(party.number) or party.number
     return party.extension
+
+
+class _Described(TypedDict):
+    caller_number: str | None
+    caller_name: str | None
+    callee_number: str | None
+    callee_name: str | None
 
 
 class _StoredCall(TypedDict):

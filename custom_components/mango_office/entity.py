@@ -47,6 +47,7 @@ class MangoEntity(CoordinatorEntity[MangoCoordinator]):
             entry.unique_id, coordinator.extension, coordinator.hass.config.language
         )
         self._written: object = None
+        self._written_available: bool | None = None
 
     def _show(self) -> object:
         """Set what to show from the coordinator's data; return it, to compare."""
@@ -56,13 +57,16 @@ class MangoEntity(CoordinatorEntity[MangoCoordinator]):
     async def async_added_to_hass(self) -> None:
         """Work out the first state, which Home Assistant writes itself."""
         await super().async_added_to_hass()
-        self._written = (self.available, self._show())
+        self._written_available = self.available
+        self._written = self._show()
 
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        shown = (self.available, self._show())
-        if shown != self._written:
+        available = self.available
+        shown = self._show()
+        if available is not self._written_available or shown != self._written:
+            self._written_available = available
             self._written = shown
             self.async_write_ha_state()
 

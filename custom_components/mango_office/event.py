@@ -107,30 +107,31 @@ class MangoEventEntity(MangoEntity, EventEntity):
         data = self.coordinator.data
         if data is not self._data_seen:
             self._data_seen = data
+            kind = self.entity_description.kind
             for notification in data.news:
-                if self._is_mine(notification):
+                if notification.kind == kind and notification.event_type is not None:
                     self._trigger(notification)
             if late := [n for n in data.caught_up if self._is_worth_showing_late(n)]:
                 self._trigger(late[-1])
         super()._handle_coordinator_update()
 
-    def _is_mine(self, notification: Notification) -> bool:
-        return (
-            notification.kind == self.entity_description.kind
-            and notification.event_type is not None
-        )
-
     def _is_worth_showing_late(self, notification: Notification) -> bool:
-        return self._is_mine(notification) and (
-            not notification.replayed
-            or notification.event_type in self.entity_description.replayed_types
+        description = self.entity_description
+        return (
+            notification.kind == description.kind
+            and notification.event_type is not None
+            and (
+                not notification.replayed
+                or notification.event_type in description.replayed_types
+            )
         )
 
     def _trigger(self, notification: Notification) -> None:
         assert notification.event_type is not None
         self._last = notification
         self._trigger_event(notification.event_type, notification.entity_attributes())
-        self._written = (self.available, notification)
+        self._written_available = self.available
+        self._written = notification
         self.async_write_ha_state()
 
     @override

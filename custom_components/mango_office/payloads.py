@@ -122,6 +122,27 @@ def call_attributes(call: Call | None) -> dict[str, Any]:
     )
 
 
+def call_key(call: Call | None) -> object:
+    """The parts of a call that the call_state sensor shows, to tell cheaply whether they changed.
+
+    A call's news comes with a new Call every message (its seq and time of
+    last news change); its direction and start never do.
+    """
+    if call is None:
+        return None
+    return (
+        call.call_state,
+        call.call_id,
+        call.entry_id,
+        call.caller_number,
+        call.caller_name,
+        call.callee_number,
+        call.callee_name,
+        call.line_number,
+        call.answered_at,
+    )
+
+
 def last_caller_attributes(
     last: LastCaller | None, phonebook: Phonebook
 ) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, override
+from typing import Any, Final, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -17,10 +17,12 @@ from homeassistant.helpers.typing import StateType
 from .calls import CALL_STATES
 from .coordinator import MangoConfigEntry, MangoData
 from .entity import MangoEntity
-from .payloads import call_attributes, last_caller_attributes
+from .payloads import call_attributes, call_key, last_caller_attributes
 
 # Push only: the entities read what the coordinator was told.
 PARALLEL_UPDATES = 0
+
+_NOTHING_YET: Final = object()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +44,7 @@ SENSORS: tuple[MangoSensorEntityDescription, ...] = (
         translation_key="call_state",
         device_class=SensorDeviceClass.ENUM,
         options=CALL_STATES,
-        source_fn=lambda data: data.calls.current_call,
+        source_fn=lambda data: call_key(data.calls.current_call),
         value_fn=lambda data: data.calls.call_state,
         attributes_fn=lambda data: call_attributes(data.calls.current_call),
     ),
@@ -82,16 +84,15 @@ class MangoSensor(MangoEntity, SensorEntity):
     """A sensor that shows part of the extension's data."""
 
     entity_description: MangoSensorEntityDescription
-    _source: object = None
+    _source: object = _NOTHING_YET
 
     @override
     def _show(self) -> object:
         data = self.coordinator.data
         source = self.entity_description.source_fn(data)
-        if source != self._source or self._source is None:
+        if source != self._source:
             self._source = source
-            self._attr_native_value = self.entity_description.value_fn(data)
-            self._attr_extra_state_attributes = self.entity_description.attributes_fn(
-                data
-            )
+            description = self.entity_description
+            self._attr_native_value = description.value_fn(data)
+            self._attr_extra_state_attributes = description.attributes_fn(data)
         return source
