@@ -8,7 +8,11 @@ import traceback
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigSubentryData,
+)
 from homeassistant.const import CONF_TOKEN, MATCH_ALL
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -21,11 +25,14 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.mango_office.api import MangoError
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
+    ACCOUNT_TITLE,
     CONF_BASE_URL,
     CONF_EXTENSION,
     CONF_PHONEBOOK,
     DOMAIN,
+    SUBENTRY_EXTENSION,
 )
+from custom_components.mango_office.coordinator import MangoAccount, MangoCoordinator
 from custom_components.mango_office.diagnostics import (
     async_get_config_entry_diagnostics,
 )
@@ -153,11 +160,12 @@ async def _token_watch_hass(
             continue
         diagnostics = await async_get_config_entry_diagnostics(hass, entry)
         watch.check("diagnostics", repr(diagnostics))
-        runtime = entry.runtime_data
+        account = entry.runtime_data
         # The integration's own objects, one level down (channel, client, ...).
-        for value in (runtime, *getattr(runtime, "__dict__", {}).values()):
-            if type(value).__module__.startswith("custom_components."):
-                watch.check(f"repr of {type(value).__name__}", repr(value))
+        for runtime in (account, *account.coordinators.values()):
+            for value in (runtime, *getattr(runtime, "__dict__", {}).values()):
+                if type(value).__module__.startswith("custom_components."):
+                    watch.check(f"repr of {type(value).__name__}", repr(value))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -244,20 +252,34 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[MangoSimulator]:
     await sim.stop()
 
 
+def extension_subentry(extension: str) -> ConfigSubentryData:
+    """An extension's subentry, as the config flow makes it."""
+    return ConfigSubentryData(
+        subentry_type=SUBENTRY_EXTENSION,
+        data={CONF_EXTENSION: extension},
+        title=f"Extension {extension}",
+        unique_id=extension,
+    )
+
+
 @pytest.fixture
 def mock_config_entry(simulator: MangoSimulator) -> MockConfigEntry:
-    """An entry for extension 101 on the simulator, with a one-line phonebook."""
+    """An account on the simulator with extension 101 and a one-line phonebook."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"Mango Office {EXTENSION}",
-        unique_id=f"{account_key(TOKEN)}_{EXTENSION}",
-        data={
-            CONF_TOKEN: TOKEN,
-            CONF_EXTENSION: EXTENSION,
-            CONF_BASE_URL: simulator.base_url,
-        },
+        version=2,
+        title=ACCOUNT_TITLE,
+        unique_id=account_key(TOKEN),
+        data={CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url},
         options={CONF_PHONEBOOK: {CALLER: CALLER_NAME}},
+        subentries_data=[extension_subentry(EXTENSION)],
     )
+
+
+def extension_of(entry: ConfigEntry, extension: str = EXTENSION) -> MangoCoordinator:
+    """The coordinator of one extension of a loaded account."""
+    account: MangoAccount = entry.runtime_data
+    return next(c for c in account.coordinators.values() if c.extension == extension)
 
 
 @pytest.fixture
@@ -268,7 +290,7 @@ async def init_integration(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await simulator.wait_registered(EXTENSION)
-    await wait_until(lambda: mock_config_entry.runtime_data.connected)
+    await wait_until(lambda: extension_of(mock_config_entry).connected)
     await hass.async_block_till_done()
     return mock_config_entry
 

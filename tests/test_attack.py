@@ -27,7 +27,14 @@ from custom_components.mango_office.api import MangoClient, MangoProtocolError
 from custom_components.mango_office.calls import MAX_CALLS
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, TOKEN, wait_connected, wait_for_state, wait_until
+from .conftest import (
+    EXTENSION,
+    TOKEN,
+    extension_of,
+    wait_connected,
+    wait_for_state,
+    wait_until,
+)
 from .helpers import push_call
 
 CALL_STATE = "sensor.extension_101_call_state"
@@ -69,8 +76,9 @@ def _leg(call_id: str, **changes: Any) -> dict[str, Any]:
 
 
 def storage_key(entry: MockConfigEntry) -> str:
-    """Where the integration keeps an entry's calls (.storage/mango_office.<entry id>)."""
-    return f"mango_office.{entry.entry_id}"
+    """Where the integration keeps extension 101's calls (.storage/mango_office.<entry id>.<subentry id>)."""
+    [subentry_id] = entry.subentries
+    return f"mango_office.{entry.entry_id}.{subentry_id}"
 
 
 def _save(
@@ -88,7 +96,7 @@ async def test_direction_object_is_skipped_not_a_reconnect(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """A /call with a structured direction is a malformed message, nothing more."""
-    channel = init_integration.runtime_data.channel
+    channel = extension_of(init_integration).channel
     calls = async_capture_events(hass, "mango_office_call")
     await simulator.push(EXTENSION, _call("odd", 1, direction={"code": "in"}))
     await push_call(simulator, "after", 1, "APPEARED")
@@ -130,7 +138,7 @@ async def test_register_that_never_says_done_still_goes_live(
     simulator.replace_handler("session/register", same_batch)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    coordinator = mock_config_entry.runtime_data
+    coordinator = extension_of(mock_config_entry)
 
     await wait_until(lambda: coordinator.connected or registers >= 50)
     assert coordinator.connected
@@ -150,11 +158,11 @@ async def test_saved_leg_with_naive_time_does_not_keep_channel_offline(
     )
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    channel = mock_config_entry.runtime_data.channel
+    channel = extension_of(mock_config_entry).channel
 
     await wait_until(
         lambda: (
-            channel.stats.unexpected_errors or mock_config_entry.runtime_data.connected
+            channel.stats.unexpected_errors or extension_of(mock_config_entry).connected
         )
     )
     assert channel.stats.unexpected_errors == 0
@@ -194,7 +202,7 @@ async def test_saved_leg_with_text_seq_still_ends(
 
     await push_call(simulator, "c1", 5, "DISCONNECTED", disconnect_reason=1100)
     await push_call(simulator, "c2", 1, "DISCONNECTED", disconnect_reason=1100)
-    channel = mock_config_entry.runtime_data.channel
+    channel = extension_of(mock_config_entry).channel
     await wait_until(lambda: channel.stats.delivered >= 2)
     await hass.async_block_till_done()
 
@@ -212,11 +220,11 @@ async def test_saved_missed_calls_that_is_text_does_not_keep_channel_offline(
     _save(hass_storage, mock_config_entry, {"missed_calls": "many"})
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    channel = mock_config_entry.runtime_data.channel
+    channel = extension_of(mock_config_entry).channel
 
     await wait_until(
         lambda: (
-            channel.stats.unexpected_errors or mock_config_entry.runtime_data.connected
+            channel.stats.unexpected_errors or extension_of(mock_config_entry).connected
         )
     )
     assert channel.stats.unexpected_errors == 0
@@ -277,7 +285,7 @@ async def test_saved_legs_are_bounded(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await wait_connected(hass)
 
-    assert len(mock_config_entry.runtime_data.data.calls.calls) <= MAX_CALLS
+    assert len(extension_of(mock_config_entry).data.calls.calls) <= MAX_CALLS
 
 
 async def test_diagnostics_redact_query_of_escaped_url_in_long_frame(
@@ -287,7 +295,7 @@ async def test_diagnostics_redact_query_of_escaped_url_in_long_frame(
     simulator: MangoSimulator,
 ) -> None:
     """The signature of a recording link never reaches diagnostics."""
-    channel = init_integration.runtime_data.channel
+    channel = extension_of(init_integration).channel
     await simulator.push_raw(
         EXTENSION,
         '{"routeKey": "/record", "data": {"record_id": "r1", "status": "AVAILABLE", '
@@ -348,7 +356,7 @@ async def test_oversized_missed_batch_lets_home_assistant_run(
     hass.bus.async_listen("mango_office_call", _on_call)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await wait_until(lambda: mock_config_entry.runtime_data.connected, 60)
+    await wait_until(lambda: extension_of(mock_config_entry).connected, 60)
 
     assert len(calls) == 5000
     assert seen_by_other_work[0] < len(calls)
@@ -385,7 +393,7 @@ async def test_reload_during_slow_drain_loses_no_missed_events(
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     release.set()
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await wait_until(lambda: mock_config_entry.runtime_data.connected)
+    await wait_until(lambda: extension_of(mock_config_entry).connected)
     await hass.async_block_till_done()
 
     assert {event.data["call_id"] for event in calls} == {"early", "late"}
@@ -395,7 +403,7 @@ async def test_proxy_403_page_during_reconnect_is_not_a_rejected_token(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """A 403 that is not the service's answer is retried like any outage."""
-    coordinator = init_integration.runtime_data
+    coordinator = extension_of(init_integration)
     simulator.fail_next("channel", mode="proxy403")
     await simulator.drop_websockets()
     await wait_until(lambda: not coordinator.connected)
@@ -414,7 +422,7 @@ async def test_diagnostics_last_error_has_no_phone_number(
     simulator: MangoSimulator,
 ) -> None:
     """An error message that names a caller's number is redacted too."""
-    channel = init_integration.runtime_data.channel
+    channel = extension_of(init_integration).channel
 
     async def refuse() -> dict[str, Any]:
         return {
@@ -429,7 +437,7 @@ async def test_diagnostics_last_error_has_no_phone_number(
         hass, hass_client, init_integration
     )
 
-    assert "3100" in diagnostics["channel"]["last_error"]
+    assert "3100" in diagnostics["extensions"][0]["channel"]["last_error"]
     assert "74951234567" not in json.dumps(diagnostics)
 
 
@@ -440,7 +448,7 @@ async def test_skipped_message_log_has_no_phone_number(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Turning on debug logging for a bug report does not log who called."""
-    channel = init_integration.runtime_data.channel
+    channel = extension_of(init_integration).channel
     caplog.set_level(logging.DEBUG, "custom_components.mango_office")
     await simulator.push(EXTENSION, _call("odd", 1, call_state="RINGING_LOUDLY"))
     await wait_until(lambda: channel.stats.skipped)
@@ -480,7 +488,7 @@ async def test_replayed_future_ring_is_not_newer_than_now(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await wait_connected(hass)
 
-    legs = mock_config_entry.runtime_data.data.calls.calls.values()
+    legs = extension_of(mock_config_entry).data.calls.calls.values()
     assert all(leg.updated_at <= dt_util.utcnow() for leg in legs)
 
 

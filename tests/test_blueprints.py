@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, EXTENSION, wait_until
+from .conftest import CALLER, EXTENSION, extension_of, wait_until
 from .test_intents import PHONEBOOK
 from .test_services import MOBILE, set_phonebook
 
@@ -134,7 +134,7 @@ async def test_missed_call_notification(
     await wait_until(lambda: notifications)
 
     [notification] = notifications
-    button = f"MANGO_OFFICE_CALL_BACK|{init_integration.entry_id}|+7 (495) 123-45-67"
+    button = f"MANGO_OFFICE_CALL_BACK|{extension_of(init_integration).device_id}|+7 (495) 123-45-67"
     assert notification.data == {
         "title": "Missed call",
         "message": "Ivan Petrov, +7 (495) 123-45-67",
@@ -264,7 +264,9 @@ async def test_voice_callback_no_single_match(
     """No match or a tie: nothing is called, and the assistant says so."""
     await start_conversation(hass, init_integration)
     await use_blueprint(
-        hass, "voice_callback.yaml", {"extension": init_integration.entry_id}
+        hass,
+        "voice_callback.yaml",
+        {"extension": extension_of(init_integration).device_id},
     )
 
     assert (await converse(hass, text, language)).startswith(answer)

@@ -25,14 +25,25 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.mango_office.api import DEFAULT_BASE_URL
 from custom_components.mango_office.config_flow import SECTION_ADVANCED, account_key
 from custom_components.mango_office.const import (
+    ACCOUNT_TITLE,
     CONF_BASE_URL,
     CONF_EXTENSION,
+    CONF_EXTENSIONS,
     CONF_PHONEBOOK,
     DOMAIN,
+    SUBENTRY_EXTENSION,
 )
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, CALLER_NAME, EXTENSION, TOKEN, wait_for_state
+from .conftest import (
+    CALLER,
+    CALLER_NAME,
+    EXTENSION,
+    TOKEN,
+    extension_of,
+    extension_subentry,
+    wait_for_state,
+)
 
 NEW_TOKEN = "rotated-token-7d1a0b"
 INTEGRATION_DIR = Path(__file__).parent.parent / "custom_components" / DOMAIN
@@ -42,7 +53,14 @@ TRANSLATIONS = {
     for name in TRANSLATION_FILES
 }
 # Every error and abort the flows can show, by where strings.json keeps them.
-CONFIG_ERRORS = {"invalid_auth", "cannot_connect", "invalid_extension", "unknown"}
+CONFIG_ERRORS = {
+    "invalid_auth",
+    "cannot_connect",
+    "invalid_extension",
+    "extensions_refused",
+    "unknown",
+}
+SUBENTRY_ERRORS = {"invalid_auth", "cannot_connect", "invalid_extension", "unknown"}
 CONFIG_ABORTS = {"already_configured"}
 OPTIONS_ERRORS = {"invalid_phonebook"}
 
@@ -67,13 +85,25 @@ def _form_input(
     simulator: MangoSimulator,
     *,
     token: str = TOKEN,
-    extension: str = EXTENSION,
+    extensions: str = EXTENSION,
     base_url: str | None = None,
 ) -> dict[str, Any]:
     """What the form sends: the advanced section comes as a nested mapping."""
     return {
         CONF_TOKEN: token,
-        CONF_EXTENSION: extension,
+        CONF_EXTENSIONS: extensions,
+        SECTION_ADVANCED: {
+            CONF_BASE_URL: simulator.base_url if base_url is None else base_url
+        },
+    }
+
+
+def _account_input(
+    simulator: MangoSimulator, *, token: str = TOKEN, base_url: str | None = None
+) -> dict[str, Any]:
+    """What the account's reconfigure form sends."""
+    return {
+        CONF_TOKEN: token,
         SECTION_ADVANCED: {
             CONF_BASE_URL: simulator.base_url if base_url is None else base_url
         },
@@ -85,7 +115,10 @@ def _assert_errors_translated(result: ConfigFlowResult, flow: str = "config") ->
     assert result["errors"]
     for error in result["errors"].values():
         for name, strings in TRANSLATIONS.items():
-            assert strings[flow]["error"].get(error), f"{name}: {flow}.error.{error}"
+            where = strings
+            for key in flow.split("."):
+                where = where[key]
+            assert where["error"].get(error), f"{name}: {flow}.error.{error}"
 
 
 def _schema_fields(result: ConfigFlowResult) -> dict[str, Any]:
@@ -130,35 +163,38 @@ def _closed_port_url() -> str:
 def _add_entry(
     hass: HomeAssistant,
     simulator: MangoSimulator,
-    extension: str,
-    *,
+    *extensions: str,
     token: str = TOKEN,
     unique_token: str | None = None,
 ) -> MockConfigEntry:
-    """Add (not set up) an entry for an extension, the way the flow makes it."""
+    """Add (not set up) an account with extensions, the way the flow makes it."""
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title=f"Mango Office {extension}",
-        unique_id=f"{account_key(unique_token or token)}_{extension}",
-        data={
-            CONF_TOKEN: token,
-            CONF_EXTENSION: extension,
-            CONF_BASE_URL: simulator.base_url,
-        },
+        version=2,
+        title=ACCOUNT_TITLE,
+        unique_id=account_key(unique_token or token),
+        data={CONF_TOKEN: token, CONF_BASE_URL: simulator.base_url},
+        subentries_data=[extension_subentry(e) for e in extensions],
     )
     entry.add_to_hass(hass)
     return entry
+
+
+def _extensions(entry: ConfigEntry) -> list[str]:
+    return sorted(
+        s.data[CONF_EXTENSION] for s in entry.get_subentries_of_type(SUBENTRY_EXTENSION)
+    )
 
 
 # -- user step ----------------------------------------------------------------
 
 
 async def test_user_form(hass: HomeAssistant, simulator: MangoSimulator) -> None:
-    """The form asks for the key and the extension; the API address waits in a collapsed section."""
+    """The form asks for the key and the extensions; the API address waits in a collapsed section."""
     result = await _start_user_flow(hass)
 
     fields = _schema_fields(result)
-    assert list(fields) == [CONF_TOKEN, CONF_EXTENSION, SECTION_ADVANCED]
+    assert list(fields) == [CONF_TOKEN, CONF_EXTENSIONS, SECTION_ADVANCED]
     assert fields[SECTION_ADVANCED] == {
         "collapsed": True,
         CONF_BASE_URL: {"default": DEFAULT_BASE_URL, "suggested": None},
@@ -167,43 +203,46 @@ async def test_user_form(hass: HomeAssistant, simulator: MangoSimulator) -> None
     assert simulator.requests == []
 
 
-async def test_user_creates_entry(
+async def test_user_creates_the_account(
     hass: HomeAssistant, simulator: MangoSimulator
 ) -> None:
-    """A working key and extension are tested on the service, saved, and set up."""
+    """A working key and extensions are tested, saved as one account with a subentry each, and set up."""
     result = await _start_user_flow(hass)
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator)
+        result["flow_id"], _form_input(simulator, extensions="101, 102 102")
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "MANGO OFFICE 101"
-    assert result["data"] == {
-        CONF_TOKEN: TOKEN,
-        CONF_EXTENSION: "101",
-        CONF_BASE_URL: simulator.base_url,
-    }
+    assert result["title"] == "MANGO OFFICE"
+    assert result["data"] == {CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url}
     entry = result["result"]
-    assert entry.unique_id == f"{account_key(TOKEN)}_101"
+    assert entry.version == 2
+    assert entry.unique_id == account_key(TOKEN)
     assert entry.options == {}
-    # The flow's test, in this order, before anything was saved ...
-    tested = simulator.requests[:3]
-    assert [(r.method, r.path) for r in tested] == [
-        ("GET", "session/ping"),
-        ("POST", "users/create"),
-        ("GET", "channel"),
+    subentries = sorted(entry.subentries.values(), key=lambda s: s.unique_id or "")
+    assert [
+        (s.subentry_type, s.unique_id, s.title, dict(s.data)) for s in subentries
+    ] == [
+        ("extension", "101", "Extension 101", {CONF_EXTENSION: "101"}),
+        ("extension", "102", "Extension 102", {CONF_EXTENSION: "102"}),
     ]
-    assert [r.params for r in tested] == [
-        {},
-        {"EXTENSION": "101"},
-        {"EXTENSION": "101"},
+    # The flow's test, in this order, before anything was saved ...
+    tested = simulator.requests[:5]
+    assert [(r.method, r.path, r.params) for r in tested] == [
+        ("GET", "session/ping", {}),
+        ("POST", "users/create", {"EXTENSION": "101"}),
+        ("GET", "channel", {"EXTENSION": "101"}),
+        ("POST", "users/create", {"EXTENSION": "102"}),
+        ("GET", "channel", {"EXTENSION": "102"}),
     ]
     assert {r.token for r in tested} == {TOKEN}
-    # ... then the entry set up for real on the address from the advanced section.
+    # ... then the account set up for real: a device and entities per extension.
     await simulator.wait_registered("101")
+    await simulator.wait_registered("102")
     assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("binary_sensor.extension_101_connection") is not None
+    for extension in ("101", "102"):
+        assert hass.states.get(f"binary_sensor.extension_{extension}_connection")
 
 
 async def test_user_input_is_trimmed(
@@ -217,18 +256,14 @@ async def test_user_input_is_trimmed(
         _form_input(
             simulator,
             token=f"  {TOKEN}\n",
-            extension=" 102 ",
+            extensions=" 102 ",
             base_url=f" {simulator.base_url}/ ",
         ),
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {
-        CONF_TOKEN: TOKEN,
-        CONF_EXTENSION: "102",
-        CONF_BASE_URL: simulator.base_url,
-    }
-    assert result["result"].unique_id == f"{account_key(TOKEN)}_102"
+    assert result["data"] == {CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url}
+    assert _extensions(result["result"]) == ["102"]
     assert {r.token for r in simulator.requests} == {TOKEN}
     assert simulator.requests_to("users/create")[0].params == {"EXTENSION": "102"}
 
@@ -247,16 +282,20 @@ def _fault(path: str, mode: str) -> _Attempt:
 
 
 @pytest.mark.parametrize(
-    ("attempt", "errors"),
+    ("attempt", "errors", "refused"),
     [
-        (lambda _: {CONF_TOKEN: "not-the-token"}, {"base": "invalid_auth"}),
-        (_fault("session/ping", "500"), {"base": "cannot_connect"}),
-        (_fault("users/create", "malformed"), {"base": "cannot_connect"}),
-        (_fault("channel/", "500"), {"base": "cannot_connect"}),
-        (lambda _: {"base_url": _closed_port_url()}, {"base": "cannot_connect"}),
-        (lambda sim: {"base_url": sim.url}, {"base": "cannot_connect"}),
-        (lambda _: {"base_url": "not a URL"}, {"base": "cannot_connect"}),
-        (lambda _: {CONF_EXTENSION: "104"}, {CONF_EXTENSION: "invalid_extension"}),
+        (lambda _: {CONF_TOKEN: "not-the-token"}, {"base": "invalid_auth"}, ""),
+        (_fault("session/ping", "500"), {"base": "cannot_connect"}, ""),
+        (_fault("users/create", "malformed"), {"base": "cannot_connect"}, ""),
+        (_fault("channel/", "500"), {"base": "cannot_connect"}, ""),
+        (lambda _: {"base_url": _closed_port_url()}, {"base": "cannot_connect"}, ""),
+        (lambda sim: {"base_url": sim.url}, {"base": "cannot_connect"}, ""),
+        (lambda _: {"base_url": "not a URL"}, {"base": "cannot_connect"}, ""),
+        (
+            lambda _: {"extensions": "101, 104"},
+            {CONF_EXTENSIONS: "extensions_refused"},
+            "104",
+        ),
     ],
     ids=[
         "invalid_auth",
@@ -274,6 +313,7 @@ async def test_user_error_then_recovery(
     simulator: MangoSimulator,
     attempt: _Attempt,
     errors: dict[str, str],
+    refused: str,
 ) -> None:
     """Each failure shows its error on the same form, which keeps what was typed; fixed, it goes through."""
     bad_input = attempt(simulator)
@@ -286,10 +326,11 @@ async def test_user_error_then_recovery(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == errors
+    assert result["description_placeholders"] == {"refused": refused}
     _assert_errors_translated(result)
     typed = _form_input(simulator, **bad_input)
     fields = _schema_fields(result)
-    assert fields[CONF_EXTENSION]["suggested"] == typed[CONF_EXTENSION]
+    assert fields[CONF_EXTENSIONS]["suggested"] == typed[CONF_EXTENSIONS]
     assert (
         fields[SECTION_ADVANCED][CONF_BASE_URL]["suggested"]
         == typed[SECTION_ADVANCED][CONF_BASE_URL]
@@ -302,24 +343,31 @@ async def test_user_error_then_recovery(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_BASE_URL] == simulator.base_url
-    assert result["result"].unique_id == f"{account_key(TOKEN)}_101"
+    assert result["result"].unique_id == account_key(TOKEN)
 
 
 @pytest.mark.parametrize(
-    "extension", ["10a", "", "+101", "\uff11\uff10\uff11", "\u0661\u0660\u0661"]
+    ("extensions", "refused"),
+    [
+        ("10a", "10a"),
+        ("101, +102", "+102"),
+        ("\uff11\uff10\uff11", "\uff11\uff10\uff11"),
+        ("\u0661\u0660\u0661", "\u0661\u0660\u0661"),
+    ],
 )
 async def test_user_extension_not_digits(
-    hass: HomeAssistant, simulator: MangoSimulator, extension: str
+    hass: HomeAssistant, simulator: MangoSimulator, extensions: str, refused: str
 ) -> None:
-    """An extension that is not ASCII digits is refused without asking the service."""
+    """An extension that is not ASCII digits is named, without asking the service."""
     result = await _start_user_flow(hass)
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, extension=extension)
+        result["flow_id"], _form_input(simulator, extensions=extensions)
     )
 
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {CONF_EXTENSION: "invalid_extension"}
+    assert result["errors"] == {CONF_EXTENSIONS: "extensions_refused"}
+    assert result["description_placeholders"] == {"refused": refused}
     _assert_errors_translated(result)
     assert simulator.requests == []
 
@@ -327,6 +375,21 @@ async def test_user_extension_not_digits(
         result["flow_id"], _form_input(simulator)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_no_extension(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """At least one extension is needed."""
+    result = await _start_user_flow(hass)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form_input(simulator, extensions=" , ")
+    )
+
+    assert result["errors"] == {CONF_EXTENSIONS: "invalid_extension"}
+    _assert_errors_translated(result)
+    assert simulator.requests == []
 
 
 async def test_user_unexpected_error(
@@ -346,7 +409,7 @@ async def test_user_unexpected_error(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "unknown"}
     _assert_errors_translated(result)
-    assert "Unexpected error while testing the MANGO OFFICE account" in caplog.text
+    assert "Unexpected error while testing a MANGO OFFICE extension" in caplog.text
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _form_input(simulator)
@@ -357,12 +420,12 @@ async def test_user_unexpected_error(
 async def test_user_already_configured(
     hass: HomeAssistant, simulator: MangoSimulator
 ) -> None:
-    """The same extension of the same account cannot be added twice."""
+    """An account cannot be added twice; its further extensions go in as subentries."""
     _add_entry(hass, simulator, "101")
     result = await _start_user_flow(hass)
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, token=f" {TOKEN} ")
+        result["flow_id"], _form_input(simulator, token=f" {TOKEN} ", extensions="102")
     )
 
     assert result["type"] is FlowResultType.ABORT
@@ -371,26 +434,10 @@ async def test_user_already_configured(
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
-async def test_user_another_extension_of_the_account(
-    hass: HomeAssistant, simulator: MangoSimulator
-) -> None:
-    """Another extension of the same account is a new entry."""
-    _add_entry(hass, simulator, "101")
-    result = await _start_user_flow(hass)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, extension="102")
-    )
-
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["result"].unique_id == f"{account_key(TOKEN)}_102"
-    assert result["title"] == "MANGO OFFICE 102"
-
-
 async def test_user_already_configured_after_key_rotation(
     hass: HomeAssistant, simulator: MangoSimulator
 ) -> None:
-    """An entry that took a new key (reauth) still counts as that extension of the account.
+    """An account that took a new key (reauth) is still that account.
 
     Its unique id keeps the digest of the first key, so only its data tells.
     """
@@ -413,7 +460,7 @@ async def test_user_already_configured_after_key_rotation(
 async def _set_up_with_revoked_key(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> ConfigFlowResult:
-    """The service stops taking the entry's key: setting up fails and asks for a new one."""
+    """The service stops taking the account's key: setting up fails and asks for a new one."""
     simulator.revoke_token(TOKEN)
     simulator.add_token(NEW_TOKEN)
     mock_config_entry.add_to_hass(hass)
@@ -425,8 +472,7 @@ async def _set_up_with_revoked_key(
     result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"])
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
-    assert result["description_placeholders"] is not None
-    assert result["description_placeholders"]["extension"] == EXTENSION
+    assert result["description_placeholders"]["account"] == "MANGO OFFICE"
     assert list(_schema_fields(result)) == [CONF_TOKEN]
     return result
 
@@ -434,7 +480,7 @@ async def _set_up_with_revoked_key(
 async def test_reauth(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """A new key is tested, saved, and the entry comes back with it."""
+    """A new key is tested, saved, and the account comes back with it."""
     result = await _set_up_with_revoked_key(hass, mock_config_entry, simulator)
     simulator.requests.clear()
 
@@ -446,16 +492,11 @@ async def test_reauth(
     assert result["reason"] == "reauth_successful"
     assert mock_config_entry.data == {
         CONF_TOKEN: NEW_TOKEN,
-        CONF_EXTENSION: EXTENSION,
         CONF_BASE_URL: simulator.base_url,
     }
-    # The unique id (and so the device) stays the one of the account.
-    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
-    assert [r.path for r in simulator.requests[:3]] == [
-        "session/ping",
-        "users/create",
-        "channel",
-    ]
+    # The unique id (and so the devices) stays the one of the account.
+    assert mock_config_entry.unique_id == account_key(TOKEN)
+    assert simulator.requests[0].path == "session/ping"
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.LOADED
     await simulator.wait_registered(EXTENSION)
@@ -463,13 +504,13 @@ async def test_reauth(
     assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
 
 
-async def test_reauth_of_a_running_entry(
+async def test_reauth_of_a_running_account(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     simulator: MangoSimulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Reauth of a loaded entry reloads it on the new key, without a deprecated call."""
+    """Reauth of a loaded account reloads it on the new key, without a deprecated call."""
     simulator.add_token(NEW_TOKEN)
     result = await init_integration.start_reauth_flow(hass)
     registered_before = len(simulator.requests_to("session/register"))
@@ -492,7 +533,7 @@ async def test_reauth_of_a_running_entry(
     ("fail", "token", "errors"),
     [
         (None, "still-wrong", {"base": "invalid_auth"}),
-        ("users/create", NEW_TOKEN, {"base": "cannot_connect"}),
+        ("session/ping", NEW_TOKEN, {"base": "cannot_connect"}),
     ],
     ids=["invalid_auth", "cannot_connect"],
 )
@@ -531,11 +572,11 @@ async def test_reauth_error_then_recovery(
     assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
-async def test_reauth_with_the_key_of_another_entry_of_that_extension(
+async def test_reauth_with_the_key_of_another_account(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """A key that would make the entry a copy of another entry is refused."""
-    _add_entry(hass, simulator, EXTENSION, token=NEW_TOKEN)
+    """A key that would make the account a copy of another account is refused."""
+    _add_entry(hass, simulator, "102", token=NEW_TOKEN)
     result = await _set_up_with_revoked_key(hass, mock_config_entry, simulator)
 
     result = await hass.config_entries.flow.async_configure(
@@ -547,13 +588,13 @@ async def test_reauth_with_the_key_of_another_entry_of_that_extension(
     assert mock_config_entry.data[CONF_TOKEN] == TOKEN
 
 
-# -- reconfigure --------------------------------------------------------------
+# -- reconfigure the account --------------------------------------------------
 
 
 async def test_reconfigure_form(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """The form starts from the entry's settings."""
+    """The form starts from the account's settings; extensions are its subentries."""
     mock_config_entry.add_to_hass(hass)
 
     result = await mock_config_entry.start_reconfigure_flow(hass)
@@ -562,66 +603,16 @@ async def test_reconfigure_form(
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {}
     fields = _schema_fields(result)
+    assert list(fields) == [CONF_TOKEN, SECTION_ADVANCED]
     assert fields[CONF_TOKEN]["suggested"] == TOKEN
-    assert fields[CONF_EXTENSION]["default"] == EXTENSION
     assert fields[SECTION_ADVANCED]["collapsed"] is True
     assert fields[SECTION_ADVANCED][CONF_BASE_URL]["default"] == simulator.base_url
-
-
-async def test_reconfigure_extension(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
-) -> None:
-    """Another extension is tested, then the entry follows it under a new unique id and title."""
-    result = await init_integration.start_reconfigure_flow(hass)
-    simulator.requests.clear()
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, extension="102")
-    )
-    await hass.async_block_till_done()
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert init_integration.unique_id == f"{account_key(TOKEN)}_102"
-    assert init_integration.title == "MANGO OFFICE 102"
-    assert init_integration.data == {
-        CONF_TOKEN: TOKEN,
-        CONF_EXTENSION: "102",
-        CONF_BASE_URL: simulator.base_url,
-    }
-    assert [(r.path, r.params) for r in simulator.requests[:3]] == [
-        ("session/ping", {}),
-        ("users/create", {"EXTENSION": "102"}),
-        ("channel", {"EXTENSION": "102"}),
-    ]
-    assert init_integration.state is ConfigEntryState.LOADED
-    await simulator.wait_registered("102")
-    assert not simulator.is_registered(EXTENSION)
-
-
-async def test_reconfigure_keeps_a_title_the_user_gave(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
-) -> None:
-    """Only the title the flow gave follows the extension; the user's own stays."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(mock_config_entry, title="Reception desk")
-    result = await mock_config_entry.start_reconfigure_flow(hass)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, extension="102")
-    )
-    await hass.async_block_till_done()
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert mock_config_entry.title == "Reception desk"
-    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_102"
 
 
 async def test_reconfigure_key_and_address(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """A new key and another API address are tested there, and the entry moves."""
+    """A new key and another API address are tested there, and the account moves."""
     other = MangoSimulator(tokens={NEW_TOKEN}, extensions={"101"}, seed=2)
     await other.start(host="127.0.0.1", port=0)
     try:
@@ -629,7 +620,7 @@ async def test_reconfigure_key_and_address(
 
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
-            _form_input(simulator, token=NEW_TOKEN, base_url=other.base_url),
+            _account_input(simulator, token=NEW_TOKEN, base_url=other.base_url),
         )
         await hass.async_block_till_done()
 
@@ -637,16 +628,10 @@ async def test_reconfigure_key_and_address(
         assert result["reason"] == "reconfigure_successful"
         assert init_integration.data == {
             CONF_TOKEN: NEW_TOKEN,
-            CONF_EXTENSION: EXTENSION,
             CONF_BASE_URL: other.base_url,
         }
-        # Same extension of the same account: the unique id stays.
-        assert init_integration.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
-        assert [r.path for r in other.requests[:3]] == [
-            "session/ping",
-            "users/create",
-            "channel",
-        ]
+        # Same account: the unique id stays.
+        assert init_integration.unique_id == account_key(TOKEN)
         await other.wait_registered(EXTENSION)
         assert {r.token for r in other.requests} == {NEW_TOKEN}
         assert not simulator.is_registered(EXTENSION)
@@ -655,91 +640,33 @@ async def test_reconfigure_key_and_address(
         await other.stop()
 
 
-async def test_reconfigure_to_a_configured_extension(
+async def test_reconfigure_to_the_key_of_another_account(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """Moving an entry onto an extension another entry has is refused, untested."""
-    mock_config_entry.add_to_hass(hass)
-    _add_entry(hass, simulator, "102")
-    result = await mock_config_entry.start_reconfigure_flow(hass)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, extension="102")
-    )
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
-    assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
-    assert simulator.requests == []
-
-
-async def test_reconfigure_to_an_extension_configured_with_a_rotated_key(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
-) -> None:
-    """The other entry is found by its key too, not only by its unique id."""
+    """Another account's key is refused, untested."""
     simulator.add_token(NEW_TOKEN)
     mock_config_entry.add_to_hass(hass)
     _add_entry(hass, simulator, "102", token=NEW_TOKEN, unique_token="first-key")
     result = await mock_config_entry.start_reconfigure_flow(hass)
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, token=NEW_TOKEN, extension="102")
+        result["flow_id"], _account_input(simulator, token=NEW_TOKEN)
     )
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
-
-
-async def test_reconfigure_to_an_extension_of_the_same_account_under_a_new_key(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
-) -> None:
-    """The unique id check: the account's other entry is found even after its key rotated."""
-    simulator.add_token(NEW_TOKEN)
-    mock_config_entry.add_to_hass(hass)
-    # Made with this entry's key, since given a new one.
-    _add_entry(hass, simulator, "102", token=NEW_TOKEN, unique_token=TOKEN)
-    result = await mock_config_entry.start_reconfigure_flow(hass)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, token=TOKEN, extension="102")
-    )
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert mock_config_entry.data[CONF_EXTENSION] == EXTENSION
-    assert not simulator.requests_to("users/create")
-
-
-async def test_reconfigure_unchanged(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
-) -> None:
-    """Saving the same settings again is no collision with the entry itself."""
-    mock_config_entry.add_to_hass(hass)
-    result = await mock_config_entry.start_reconfigure_flow(hass)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator)
-    )
-    await hass.async_block_till_done()
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
-    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN
+    assert simulator.requests == []
 
 
 @pytest.mark.parametrize(
     ("fail", "bad_input", "errors"),
     [
         (None, {CONF_TOKEN: "not-the-token"}, {"base": "invalid_auth"}),
-        ("channel/", {}, {"base": "cannot_connect"}),
-        (None, {CONF_EXTENSION: "104"}, {CONF_EXTENSION: "invalid_extension"}),
-        (None, {CONF_EXTENSION: "1O2"}, {CONF_EXTENSION: "invalid_extension"}),
+        ("session/ping", {}, {"base": "cannot_connect"}),
         ("unexpected", {}, {"base": "unknown"}),
     ],
-    ids=["invalid_auth", "cannot_connect", "not_in_the_pbx", "not_digits", "unknown"],
+    ids=["invalid_auth", "cannot_connect", "unknown"],
 )
 async def test_reconfigure_error_then_recovery(
     hass: HomeAssistant,
@@ -750,7 +677,7 @@ async def test_reconfigure_error_then_recovery(
     bad_input: dict[str, str],
     errors: dict[str, str],
 ) -> None:
-    """A failed test leaves the entry as it was and shows the form again with what was typed."""
+    """A failed test leaves the account as it was and shows the form again with what was typed."""
     mock_config_entry.add_to_hass(hass)
     result = await mock_config_entry.start_reconfigure_flow(hass)
     patcher: AbstractContextManager[Any]
@@ -766,29 +693,24 @@ async def test_reconfigure_error_then_recovery(
 
     with patcher:
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _form_input(simulator, **bad_input)
+            result["flow_id"], _account_input(simulator, **bad_input)
         )
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == errors
     _assert_errors_translated(result)
-    typed = _form_input(simulator, **bad_input)
-    fields = _schema_fields(result)
-    assert fields[CONF_TOKEN]["suggested"] == typed[CONF_TOKEN]
-    assert fields[CONF_EXTENSION]["suggested"] == typed[CONF_EXTENSION]
+    typed = _account_input(simulator, **bad_input)
+    assert _schema_fields(result)[CONF_TOKEN]["suggested"] == typed[CONF_TOKEN]
     assert mock_config_entry.data[CONF_TOKEN] == TOKEN
-    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_{EXTENSION}"
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form_input(simulator, extension="103")
+        result["flow_id"], _account_input(simulator)
     )
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert mock_config_entry.unique_id == f"{account_key(TOKEN)}_103"
-    assert mock_config_entry.title == "MANGO OFFICE 103"
 
 
 # -- options: the phonebook ---------------------------------------------------
@@ -823,7 +745,7 @@ async def test_options_save_the_phonebook_live(
 ) -> None:
     """Numbers in any usual form are saved normalised, and the running entry uses them at once."""
     result = await _start_options(hass, init_integration)
-    coordinator = init_integration.runtime_data
+    coordinator = extension_of(init_integration)
     registered = len(simulator.requests_to("session/register"))
 
     result = await hass.config_entries.options.async_configure(
@@ -860,7 +782,7 @@ async def test_options_save_the_phonebook_live(
     assert state.attributes["name"] == "Ivan"
     # Taken live: the entry did not reload (same coordinator, no new registration).
     assert init_integration.state is ConfigEntryState.LOADED
-    assert init_integration.runtime_data is coordinator
+    assert extension_of(init_integration) is coordinator
     assert len(simulator.requests_to("session/register")) == registered
 
 
@@ -931,7 +853,7 @@ def test_translation_files_agree() -> None:
     strings, english, russian = (TRANSLATIONS[name] for name in TRANSLATION_FILES)
 
     assert english == strings
-    for part in ("config", "options"):
+    for part in ("config", "config_subentries", "options", "issues"):
         assert _keys(russian[part]) == _keys(strings[part])
 
 
@@ -952,8 +874,11 @@ async def test_every_flow_message_is_translated(
         assert config[f"{base}.config.error.{error}"]
     for abort in CONFIG_ABORTS:
         assert config[f"{base}.config.abort.{abort}"]
-    for step in ("user", "reconfigure"):
-        for field in (CONF_TOKEN, CONF_EXTENSION):
+    for step, fields in (
+        ("user", (CONF_TOKEN, CONF_EXTENSIONS)),
+        ("reconfigure", (CONF_TOKEN,)),
+    ):
+        for field in fields:
             assert config[f"{base}.config.step.{step}.data.{field}"]
             assert config[f"{base}.config.step.{step}.data_description.{field}"]
         advanced = f"{base}.config.step.{step}.sections.{SECTION_ADVANCED}"
@@ -962,7 +887,21 @@ async def test_every_flow_message_is_translated(
         assert config[f"{advanced}.data_description.{CONF_BASE_URL}"]
         assert config[f"{base}.config.step.{step}.title"]
     assert config[f"{base}.config.step.reauth_confirm.data.{CONF_TOKEN}"]
-    assert "{extension}" in config[f"{base}.config.step.reauth_confirm.description"]
+    assert "{account}" in config[f"{base}.config.step.reauth_confirm.description"]
+    assert "{refused}" in config[f"{base}.config.error.extensions_refused"]
+    subentries = await translation.async_get_translations(
+        hass, language, "config_subentries", [DOMAIN]
+    )
+    extension = f"{base}.config_subentries.{SUBENTRY_EXTENSION}"
+    for error in SUBENTRY_ERRORS:
+        assert subentries[f"{extension}.error.{error}"]
+    for abort in ("already_configured", "reconfigure_successful"):
+        assert subentries[f"{extension}.abort.{abort}"]
+    assert subentries[f"{extension}.initiate_flow.user"]
+    assert subentries[f"{extension}.entry_type"]
+    for step in ("user", "reconfigure"):
+        assert subentries[f"{extension}.step.{step}.title"]
+        assert subentries[f"{extension}.step.{step}.data.{CONF_EXTENSION}"]
     for error in OPTIONS_ERRORS:
         assert "{bad_lines}" in options[f"{base}.options.error.{error}"]
     assert options[f"{base}.options.step.init.data.{CONF_PHONEBOOK}"]

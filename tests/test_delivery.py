@@ -17,7 +17,13 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.mango_office.calls import MAX_CALLS
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, wait_connected, wait_for_state, wait_until
+from .conftest import (
+    EXTENSION,
+    extension_of,
+    wait_connected,
+    wait_for_state,
+    wait_until,
+)
 from .helpers import push_call
 
 CALL_STATE = "sensor.extension_101_call_state"
@@ -66,7 +72,7 @@ async def test_hostile_frames_do_not_end_delivery(
     warnings = [r for r in caplog.records if "Skipped a message" in r.getMessage()]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
-    diagnostics = init_integration.runtime_data.channel.stats
+    diagnostics = extension_of(init_integration).channel.stats
     # An integer past Python's 4,300 digits is refused by the JSON decoder itself.
     assert diagnostics.skipped == {"not_json": 3, "malformed": 1, "unknown_kind": 1}
 
@@ -110,11 +116,11 @@ async def test_call_legs_are_bounded_by_count(
         await push_call(simulator, f"junk{number}", 1, "APPEARED")
     await wait_until(
         lambda: (
-            f"junk{MAX_CALLS + 39}" in init_integration.runtime_data.data.calls.calls
+            f"junk{MAX_CALLS + 39}" in extension_of(init_integration).data.calls.calls
         )
     )
-    assert len(init_integration.runtime_data.data.calls.calls) == MAX_CALLS
-    assert "junk0" not in init_integration.runtime_data.data.calls.calls
+    assert len(extension_of(init_integration).data.calls.calls) == MAX_CALLS
+    assert "junk0" not in extension_of(init_integration).data.calls.calls
 
 
 async def test_ivr_without_status_and_call_without_timestamp(
@@ -158,7 +164,9 @@ async def test_on_hold_outranks_a_second_call_ringing(
     await push_call(
         simulator, "second", 1, "APPEARED", caller={"number": "74990000000"}
     )
-    await wait_until(lambda: "second" in init_integration.runtime_data.data.calls.calls)
+    await wait_until(
+        lambda: "second" in extension_of(init_integration).data.calls.calls
+    )
     await hass.async_block_till_done()
 
     state = hass.states.get(CALL_STATE)
@@ -291,7 +299,7 @@ async def test_diagnostics_counters_and_redaction(
     await push_call(simulator, "dup", 1, "APPEARED")
     await push_call(simulator, "dup", 2, "CONNECTED")
     await wait_for_state(hass, CALL_STATE, "talking")
-    stats = init_integration.runtime_data.channel.stats
+    stats = extension_of(init_integration).channel.stats
 
     assert stats.skipped == {"malformed": 1}
     assert stats.duplicates_dropped == 1

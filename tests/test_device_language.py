@@ -7,7 +7,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.mango_office.const import DOMAIN
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, wait_until
+from .conftest import EXTENSION, extension_of, wait_until
 
 
 async def test_device_in_russian(
@@ -25,11 +25,11 @@ async def test_device_in_russian(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await simulator.wait_registered(EXTENSION)
-    await wait_until(lambda: mock_config_entry.runtime_data.connected)
+    await wait_until(lambda: extension_of(mock_config_entry).connected)
     await hass.async_block_till_done()
 
     device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, mock_config_entry.unique_id), mock_config_entry.entry_id
+        (DOMAIN, f"{mock_config_entry.unique_id}_101"), mock_config_entry.entry_id
     )
     assert device is not None
     assert device.name == "Внутренний номер 101"

@@ -35,6 +35,7 @@ async def test_diagnostics(
     assert diagnostics == snapshot(
         exclude=props(
             "entry_id",
+            "subentry_id",
             "created_at",
             "modified_at",
             "started_at",

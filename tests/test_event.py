@@ -1,7 +1,7 @@
 """Bus events and event entities: calls, recordings, IVR calls and route results."""
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -10,7 +10,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, CALLER_NAME, EXTENSION, wait_until
+from .conftest import CALLER, CALLER_NAME, EXTENSION, extension_of, wait_until
 from .helpers import push_call
 
 CALL_EVENT = "event.extension_101_call"
@@ -32,7 +32,7 @@ async def test_answered_call_and_its_recording(
     await wait_until(lambda: len(records) == 2)
 
     device = device_registry.async_get_device_by_identifier(
-        ("mango_office", init_integration.unique_id), init_integration.entry_id
+        ("mango_office", f"{init_integration.unique_id}_101"), init_integration.entry_id
     )
     assert [event.data["event_type"] for event in calls] == [
         "incoming",
@@ -132,27 +132,40 @@ async def test_ivr_and_route_result(
     assert appeared["callee_number"] == "+74957654321"
     assert appeared["line_number"] == "+74957654321"
     assert (
-        hass.states.get("event.extension_101_ivr_call").attributes["call_id"]
+        hass.states.get("event.mango_office_account_ivr_call").attributes["call_id"]
         == ids["call_id"]
     )
+    # Once, on the account's own device, not on an extension's.
+    entity = er.async_get(hass).async_get("event.mango_office_account_ivr_call")
+    assert entity is not None
+    assert entity.config_subentry_id is None
+    device = dr.async_get(hass).async_get(str(entity.device_id))
+    assert device is not None
+    assert device.name == "MANGO OFFICE account"
+    assert device.config_subentry_id is None
+    assert hass.states.get("event.extension_101_ivr_call") is None
 
-    request_id = await init_integration.runtime_data.client.route(ids["call_id"], "102")
+    request_id = await extension_of(init_integration).client.route(
+        ids["call_id"], "102"
+    )
     await wait_until(lambda: len(results) == 1)
     success = results[0].data
     assert success["event_type"] == "success"
     assert success["request_id"] == request_id
     assert success["result"] == 0
     assert success["to"] == "102"
-    route_result = hass.states.get("event.extension_101_route_result")
+    route_result = hass.states.get("event.mango_office_account_route_result")
     assert route_result.attributes["event_type"] == "success"
 
     other = await simulator.incoming_via_ivr()
-    await init_integration.runtime_data.client.route(other["call_id"], "+79990000000")
+    await extension_of(init_integration).client.route(other["call_id"], "+79990000000")
     await wait_until(lambda: len(results) == 2)
     assert results[1].data["event_type"] == "failure"
     assert results[1].data["result"] != 0
     assert (
-        hass.states.get("event.extension_101_route_result").attributes["event_type"]
+        hass.states.get("event.mango_office_account_route_result").attributes[
+            "event_type"
+        ]
         == "failure"
     )
 
@@ -179,14 +192,14 @@ async def test_replayed_news_that_is_still_news(
     )
 
     assert await hass.config_entries.async_setup(init_integration.entry_id)
-    await wait_until(lambda: init_integration.runtime_data.connected)
+    await wait_until(lambda: extension_of(init_integration).connected)
     await hass.async_block_till_done()
 
     assert [event.data["replayed"] for event in calls + ivr] == [True, True, True]
     assert hass.states.get(CALL_EVENT).attributes["event_type"] == "missed"
     assert hass.states.get(CALL_EVENT).attributes["replayed"] is True
     assert "incoming" not in shown
-    assert hass.states.get("event.extension_101_ivr_call").state in (
+    assert hass.states.get("event.mango_office_account_ivr_call").state in (
         "unknown",
         "unavailable",
     )

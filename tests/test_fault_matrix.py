@@ -45,7 +45,14 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.mango_office.api import MangoChannel
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, TOKEN, wait_connected, wait_for_state, wait_until
+from .conftest import (
+    EXTENSION,
+    TOKEN,
+    extension_of,
+    wait_connected,
+    wait_for_state,
+    wait_until,
+)
 from .helpers import TIMESTAMP, call_message
 
 CALL_STATE = "sensor.extension_101_call_state"
@@ -213,7 +220,7 @@ def _scale(
     ping_after: float | None = None,
 ) -> MangoChannel:
     """Set the live channel's retry bounds (and ping interval) to the case's time scale."""
-    channel: MangoChannel = entry.runtime_data.channel
+    channel: MangoChannel = extension_of(entry).channel
     channel._retry_minimum = retry_minimum
     channel._retry_maximum = retry_maximum
     if ping_after is not None:
@@ -585,11 +592,15 @@ async def _set_up_again(
         await async_mock_load_restore_state_from_storage(hass)
         entry = MockConfigEntry(
             domain=entry.domain,
+            version=entry.version,
             title=entry.title,
             unique_id=entry.unique_id,
             data=entry.data,
             options=entry.options,
             entry_id=entry.entry_id,
+            subentries_data=[
+                subentry.as_dict() for subentry in entry.subentries.values()
+            ],
         )
         entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

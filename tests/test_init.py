@@ -4,19 +4,31 @@ import asyncio
 import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
+from homeassistant.const import CONF_TOKEN, EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
 
-from custom_components.mango_office.const import DOMAIN
+from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, TOKEN, wait_connected, wait_for_state, wait_until
+from .conftest import (
+    EXTENSION,
+    TOKEN,
+    extension_of,
+    extension_subentry,
+    wait_connected,
+    wait_for_state,
+    wait_until,
+)
 
 
 async def test_setup_provisions_registers_and_unload_unregisters(
@@ -50,7 +62,7 @@ async def test_device(
 ) -> None:
     """Each entry is one device: the extension."""
     device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, init_integration.unique_id), init_integration.entry_id
+        (DOMAIN, f"{init_integration.unique_id}_101"), init_integration.entry_id
     )
     assert device is not None
     assert device.name == "Extension 101"
@@ -75,7 +87,7 @@ async def test_service_unreachable_retries_setup(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """A service that fails is retried later (ConfigEntryNotReady)."""
-    simulator.fail_next("users/create", count=1, mode="500")
+    simulator.fail_next("session/ping", count=1, mode="500")
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
 
@@ -83,15 +95,17 @@ async def test_service_unreachable_retries_setup(
     assert "HTTP 500" in str(mock_config_entry.reason)
 
 
-async def test_websocket_refused_retries_setup(
+async def test_extension_connects_in_the_background(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """A websocket that cannot be opened is retried later too."""
-    simulator.refuse_websockets(30)
+    """Setup does not wait for the channels: a refused websocket is retried by the channel."""
+    simulator.refuse_websockets(1)
     mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
 
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.extension_101_call_state").state == STATE_UNAVAILABLE
+    await wait_connected(hass, seconds=10)
 
 
 async def test_rejected_token_starts_reauth(
@@ -109,20 +123,34 @@ async def test_rejected_token_starts_reauth(
     assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
 
 
-async def test_extension_removed_from_pbx_is_an_error(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
+async def test_extension_removed_from_pbx_is_a_repair_issue(
+    hass: HomeAssistant, simulator: MangoSimulator
 ) -> None:
-    """An extension the PBX no longer has is a permanent error with a translated reason."""
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, data={**mock_config_entry.data, "extension": "109"}
+    """An extension the PBX no longer has is a repair issue; the account's others work."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        version=2,
+        unique_id="account",
+        data={CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url},
+        subentries_data=[extension_subentry("101"), extension_subentry("109")],
     )
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_connected(hass)
 
-    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert mock_config_entry.reason is not None
-    assert "109" in mock_config_entry.reason
-    assert "111" in mock_config_entry.reason
+    assert entry.state is ConfigEntryState.LOADED
+    await wait_until(
+        lambda: (
+            len([i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN])
+            == 1
+        )
+    )
+    issues = [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
+    assert issues[0].translation_key == "extension_refused"
+    assert issues[0].translation_placeholders is not None
+    assert issues[0].translation_placeholders["extension"] == "109"
+    assert issues[0].is_fixable
+    assert simulator.is_registered("101")
 
 
 async def test_connection_lost_and_back(
@@ -133,7 +161,7 @@ async def test_connection_lost_and_back(
 ) -> None:
     """A dropped channel makes the entities unavailable, logs once each way, and recovers."""
     caplog.set_level(logging.INFO, logger="custom_components.mango_office")
-    channel = init_integration.runtime_data.channel
+    channel = extension_of(init_integration).channel
     channel._retry_minimum = channel._retry_maximum = 0.05
     simulator.refuse_websockets(0.5)
 
@@ -159,7 +187,7 @@ async def test_token_revoked_while_running_starts_reauth(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
     """A token revoked while connected stops the channel and asks for a new one."""
-    channel = init_integration.runtime_data.channel
+    channel = extension_of(init_integration).channel
     channel._retry_minimum = channel._retry_maximum = 0.01
     simulator.revoke_token(TOKEN)
     await wait_connected(hass, connected=False)
@@ -218,8 +246,8 @@ async def test_ivr_and_route_entities_are_disabled_by_default(
 ) -> None:
     """Only those who route calls themselves need them; their bus events fire anyway."""
     for entity_id in (
-        "event.extension_101_ivr_call",
-        "event.extension_101_route_result",
+        "event.mango_office_account_ivr_call",
+        "event.mango_office_account_route_result",
     ):
         entry = entity_registry.async_get(entity_id)
         assert entry is not None
@@ -240,7 +268,7 @@ async def test_device_name_in_russian(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
 
     device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, mock_config_entry.unique_id), mock_config_entry.entry_id
+        (DOMAIN, f"{mock_config_entry.unique_id}_101"), mock_config_entry.entry_id
     )
     assert device is not None
     assert device.name == "Внутренний номер 101"

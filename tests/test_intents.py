@@ -3,7 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import intent, llm
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    intent,
+    llm,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -17,7 +22,7 @@ from custom_components.mango_office.intents import (
 )
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, EXTENSION, wait_for_state, wait_until
+from .conftest import CALLER, EXTENSION, extension_of, wait_for_state, wait_until
 from .helpers import push_call
 from .test_services import MOBILE, add_second_entry, set_phonebook
 
@@ -163,7 +168,7 @@ async def test_callback_extension(
 
     response = await handle(hass, INTENT_CALLBACK, "en", name="Ivan")
     assert speech(response) == (
-        "Several extensions are set up: 101, 102. Say which one should call."
+        "Several extensions are set up: 101, 102. Say which one you mean."
     )
     response = await handle(hass, INTENT_CALLBACK, "ru", name="Ivan", extension="105")
     assert speech(response) == "Внутренний номер MANGO OFFICE 105 не настроен."
@@ -290,6 +295,46 @@ async def test_missed_calls(
     assert speech(response) == "Missed calls: 2."
     response = await handle(hass, INTENT_MISSED_CALLS, "ru", extension="101")
     assert speech(response) == "Пропущенных звонков: 2."
+
+
+async def test_the_satellite_area_picks_the_extension(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    area_registry: ar.AreaRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """With two extensions the satellite's area picks one; elsewhere the user is asked."""
+    second = await add_second_entry(hass, simulator)
+    await simulator.incoming_missed(EXTENSION)
+    await wait_for_state(hass, MISSED_CALLS, "1")
+    office = area_registry.async_create("Office")
+    hall = area_registry.async_create("Hall")
+    device_registry.async_update_device(second.device_id, area_id=office.id)
+    other = MockConfigEntry(domain="satellite")
+    other.add_to_hass(hass)
+    satellite = device_registry.async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("satellite", "kitchen")}
+    )
+
+    async def _ask(area_id: str | None) -> intent.IntentResponse:
+        device_registry.async_update_device(satellite.id, area_id=area_id)
+        return await intent.async_handle(
+            hass, "test", INTENT_MISSED_CALLS, {}, language="en", device_id=satellite.id
+        )
+
+    # In the office: 102's count, not the sum of both.
+    assert speech(await _ask(office.id)) == "No missed calls."
+    for area_id in (hall.id, None):
+        response = await _ask(area_id)
+        assert response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
+        assert speech(response) == (
+            "Several extensions are set up: 101, 102. Say which one you mean."
+        )
+    device_registry.async_update_device(
+        extension_of(init_integration).device_id, area_id=hall.id
+    )
+    assert speech(await _ask(hall.id)) == "Missed calls: 1."
 
 
 async def test_missed_calls_while_disconnected(

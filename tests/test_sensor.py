@@ -311,9 +311,10 @@ def _save_calls(
     hass_storage: dict[str, Any], entry: MockConfigEntry, data: dict[str, Any]
 ) -> None:
     """Leave what an earlier run saved in .storage/mango_office.<entry id>."""
-    hass_storage[f"mango_office.{entry.entry_id}"] = {
+    [subentry_id] = entry.subentries
+    hass_storage[f"mango_office.{entry.entry_id}.{subentry_id}"] = {
         "version": 1,
         "minor_version": 1,
-        "key": f"mango_office.{entry.entry_id}",
+        "key": f"mango_office.{entry.entry_id}.{subentry_id}",
         "data": {"calls": [], "missed_calls": 0, "last_caller": None, **data},
     }

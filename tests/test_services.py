@@ -7,8 +7,8 @@ from pathlib import Path
 import re
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import ATTR_CONFIG_ENTRY_ID, CONF_TOKEN
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigSubentry
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, CONF_TOKEN
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util.yaml import load_yaml_dict
@@ -24,6 +24,7 @@ from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
     CONF_BASE_URL,
     CONF_EXTENSION,
+    CONF_FORMER_ENTRY_ID,
     CONF_PHONEBOOK,
     DOMAIN,
     EVENT_CALL,
@@ -31,14 +32,23 @@ from custom_components.mango_office.const import (
     EVENT_RECORD,
     EVENT_ROUTE_RESULT,
 )
+from custom_components.mango_office.coordinator import MangoCoordinator
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, CALLER_NAME, EXTENSION, TOKEN, wait_for_state
+from .conftest import (
+    CALLER,
+    CALLER_NAME,
+    EXTENSION,
+    TOKEN,
+    extension_of,
+    extension_subentry,
+    wait_for_state,
+)
 from .helpers import push_call
 
 INTEGRATION = Path(services.__file__).parent
 CALL_STATE = "sensor.extension_101_call_state"
-ROUTE_RESULT = "event.extension_101_route_result"
+ROUTE_RESULT = "event.mango_office_account_route_result"
 MOBILE = "+79161234567"
 
 SCHEMAS: dict[str, vol.Schema] = {
@@ -126,22 +136,16 @@ async def start_talking(hass: HomeAssistant, simulator: MangoSimulator) -> str:
 
 async def add_second_entry(
     hass: HomeAssistant, simulator: MangoSimulator
-) -> MockConfigEntry:
-    """Set up extension 102 of the same account next to 101."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Mango Office 102",
-        unique_id=f"{account_key(TOKEN)}_102",
-        data={
-            CONF_TOKEN: TOKEN,
-            CONF_EXTENSION: "102",
-            CONF_BASE_URL: simulator.base_url,
-        },
+) -> MangoCoordinator:
+    """Add extension 102 to the account of 101, as "Add extension" does."""
+    [entry] = hass.config_entries.async_entries(DOMAIN)
+    hass.config_entries.async_add_subentry(
+        entry, ConfigSubentry(**extension_subentry("102"))
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
     await simulator.wait_registered("102")
-    return entry
+    await wait_until(lambda: extension_of(entry, "102").connected)
+    await hass.async_block_till_done()
+    return extension_of(entry, "102")
 
 
 # -- callback ----------------------------------------------------------------
@@ -460,7 +464,7 @@ async def test_route(
     assert request_id
 
     event = await wait_for_event(results, request_id=request_id)
-    device_id = init_integration.runtime_data.device_id
+    device_id = extension_of(init_integration).device_id
     assert event.data == {
         "config_entry_id": init_integration.entry_id,
         "device_id": device_id,
@@ -663,45 +667,81 @@ async def test_auth_failed_starts_reauth_itself(
 # -- which extension ---------------------------------------------------------
 
 
-async def test_two_entries_need_config_entry_id(
+async def test_two_extensions_need_a_device(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """With two extensions set up the action must be told which one; then it uses that one."""
+    """With two extensions the action must be told which one (by device); then it uses that one."""
     second = await add_second_entry(hass, simulator)
 
-    with pytest.raises(ServiceValidationError) as exc_info:
-        await hass.services.async_call(
-            DOMAIN, services.SERVICE_CALLBACK, {"number": MOBILE}, blocking=True
-        )
-    # Our message, which names the entries and the field to fill in (HA's does neither).
-    assert exc_info.value.translation_domain == DOMAIN
-    assert exc_info.value.translation_key == "config_entry_needed"
-    assert exc_info.value.translation_placeholders == {
-        "entries": "Mango Office 101, Mango Office 102"
-    }
+    for data in ({}, {ATTR_CONFIG_ENTRY_ID: init_integration.entry_id}):
+        with pytest.raises(ServiceValidationError) as exc_info:
+            await hass.services.async_call(
+                DOMAIN,
+                services.SERVICE_CALLBACK,
+                {"number": MOBILE, **data},
+                blocking=True,
+            )
+        # Our message, which names the extensions and the field to fill in.
+        assert exc_info.value.translation_domain == DOMAIN
+        assert exc_info.value.translation_key == "extension_needed"
+        assert exc_info.value.translation_placeholders == {"extensions": "101, 102"}
     assert simulator.requests_to("callback") == []
 
-    for entry, extension in ((second, "102"), (init_integration, EXTENSION)):
+    first = extension_of(init_integration)
+    for device_id, extension in ((second.device_id, "102"), (first.device_id, "101")):
         await hass.services.async_call(
             DOMAIN,
             services.SERVICE_CALLBACK,
-            {ATTR_CONFIG_ENTRY_ID: entry.entry_id, "number": MOBILE},
+            {ATTR_DEVICE_ID: device_id, "number": "Ivan"},
             blocking=True,
         )
+        # One phonebook for the account.
         assert simulator.requests_to("callback")[-1].params == {
             "EXTENSION": extension,
-            "DESTINATION_NUMBER": MOBILE,
+            "DESTINATION_NUMBER": CALLER,
         }
 
-    # Each extension uses its own phonebook: 102 has none.
     with pytest.raises(ServiceValidationError) as exc_info:
         await hass.services.async_call(
             DOMAIN,
             services.SERVICE_CALLBACK,
-            {ATTR_CONFIG_ENTRY_ID: second.entry_id, "number": "Ivan"},
+            {ATTR_DEVICE_ID: "no-such-device", "number": MOBILE},
             blocking=True,
         )
-    assert exc_info.value.translation_key == "unknown_number"
+    assert exc_info.value.translation_key == "unknown_device"
+
+
+async def test_a_migrated_entry_id_still_names_its_extension(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """The id of a 0.1 entry keeps meaning the extension it stood for."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        version=2,
+        unique_id=account_key(TOKEN),
+        data={CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url},
+        subentries_data=[
+            extension_subentry("101"),
+            {
+                **extension_subentry("102"),
+                "data": {CONF_EXTENSION: "102", CONF_FORMER_ENTRY_ID: "old-102"},
+            },
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await simulator.wait_registered("102")
+
+    await hass.services.async_call(
+        DOMAIN,
+        services.SERVICE_CALLBACK,
+        {ATTR_CONFIG_ENTRY_ID: "old-102", "number": MOBILE},
+        blocking=True,
+    )
+    assert simulator.requests_to("callback")[-1].params == {
+        "EXTENSION": "102",
+        "DESTINATION_NUMBER": MOBILE,
+    }
 
 
 async def test_bad_config_entry(
@@ -712,9 +752,10 @@ async def test_bad_config_entry(
     other.add_to_hass(hass)
     unloaded = MockConfigEntry(
         domain=DOMAIN,
-        title="Mango Office 103",
-        unique_id=f"{account_key(TOKEN)}_103",
-        data={CONF_TOKEN: TOKEN, CONF_EXTENSION: "103"},
+        version=2,
+        unique_id="another account",
+        data={CONF_TOKEN: "other-key-7731", CONF_BASE_URL: simulator.base_url},
+        subentries_data=[extension_subentry("103")],
     )
     unloaded.add_to_hass(hass)
 
@@ -747,8 +788,8 @@ async def test_no_entry_loaded(
             DOMAIN, services.SERVICE_TRANSFER, {"to": "102"}, blocking=True
         )
 
-    assert exc_info.value.translation_domain == "homeassistant"
-    assert exc_info.value.translation_key == "service_config_entry_not_loaded"
+    assert exc_info.value.translation_domain == DOMAIN
+    assert exc_info.value.translation_key == "no_extension"
 
 
 # -- descriptions ------------------------------------------------------------
@@ -787,7 +828,7 @@ def test_services_yaml_matches_schemas() -> None:
             spec = fields[field]
             # The editor always asks for the extension; YAML may leave it out
             # while only one is set up.
-            required = isinstance(key, vol.Required) or field == ATTR_CONFIG_ENTRY_ID
+            required = isinstance(key, vol.Required) or field == ATTR_DEVICE_ID
             assert bool(spec.get("required")) == required, (name, field)
             assert "selector" in spec, (name, field)
             if key.default is not vol.UNDEFINED:

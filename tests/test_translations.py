@@ -51,7 +51,8 @@ def test_russian_has_every_string() -> None:
     [
         "exceptions.auth_failed.message",
         "exceptions.cannot_connect.message",
-        "exceptions.extension_refused.message",
+        "issues.extension_refused.title",
+        "exceptions.extension_needed.message",
         *(
             f"entity.event.call.state_attributes.event_type.state.{t}"
             for t in calls.CALL_EVENT_TYPES

@@ -1,24 +1,18 @@
-"""The MANGO OFFICE integration: calls of a Virtual PBX extension in Home Assistant."""
+"""The MANGO OFFICE integration: the calls of a Virtual PBX account's extensions in Home Assistant."""
 
 from homeassistant.const import CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import DEFAULT_BASE_URL, MangoClient
-from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN
-from .coordinator import (
-    MangoConfigEntry,
-    MangoCoordinator,
-    async_load_tracker,
-    calls_store,
-)
-from .entity import device_info
+from .const import CONF_BASE_URL, CONF_PHONEBOOK, DOMAIN, SUBENTRY_EXTENSION
+from .coordinator import MangoAccount, MangoConfigEntry, calls_store
 from .helpers import setup_errors
 from .intents import async_register_intents
-from .phonebook import Phonebook
+from .migration import async_migrate_integration
 from .services import async_setup_services
+from .session import CHANNEL_REQUESTS_PER_SECOND, RequestPacer, create_account_session
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -26,69 +20,66 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions and voice intents."""
+    """Turn 0.1's entries into accounts; register the actions and voice intents."""
+    await async_migrate_integration(hass)
     async_setup_services(hass)
     async_register_intents(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bool:
-    """Connect an extension's push channel and set up its entities."""
-    extension: str = entry.data[CONF_EXTENSION]
-    assert entry.unique_id is not None
+    """Check the account's key, then connect its extensions in the background.
+
+    Home Assistant's start does not wait for a hundred channels: each
+    extension's entities are unavailable until its channel is live.
+    """
+    session = create_account_session(RequestPacer(CHANNEL_REQUESTS_PER_SECOND))
     client = MangoClient(
-        async_get_clientsession(hass),
+        session,
         entry.data[CONF_TOKEN],
         base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
     )
-    device_registry = dr.async_get(hass)
-    device = device_registry.async_get_or_create(
-        config_entry_id=entry.entry_id,
-        **device_info(entry.unique_id, extension, hass.config.language),
+    try:
+        async with setup_errors():
+            await client.ping()
+    except BaseException:
+        await session.close()
+        raise
+    account = MangoAccount(hass, entry, client, session)
+    entry.runtime_data = account
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account.device_info
     )
-    # Reconfigured to another extension: the old one's device goes, with its entities.
-    for stale in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
-        if stale.id != device.id:
-            device_registry.async_update_device(
-                stale.id, remove_config_entry_id=entry.entry_id
-            )
-    store = calls_store(hass, entry)
-    tracker = await async_load_tracker(
-        store, extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
-    )
-    coordinator = MangoCoordinator(
-        hass, entry, client, device.id, tracker=tracker, store=store
-    )
-    async with setup_errors(entry):
-        # Provisioning again is harmless, and brings back an extension the
-        # account's administrator removed from the integration.
-        await client.create_user(extension)
-        await coordinator.channel.connect()
-    entry.runtime_data = coordinator
+    entry.async_on_unload(account.async_shutdown)
+    for subentry in entry.get_subentries_of_type(SUBENTRY_EXTENSION):
+        await account.async_prepare(subentry)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Started after the entities exist, so that they show the missed events
-    # it delivers first.
-    coordinator.async_start()
+    # delivered first.
+    account.async_start()
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bool:
-    """Unload an extension: close its channel first, so that what it still holds shows."""
+    """Unload an account: close its channels first, so that what they still hold shows."""
     await entry.runtime_data.async_shutdown()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
-    """Forget the calls saved for a removed entry."""
-    await calls_store(hass, entry).async_remove()
+    """Forget the calls saved for a removed account (or a 0.1 entry)."""
+    await calls_store(hass, entry.entry_id).async_remove()
+    for subentry_id in entry.subentries:
+        await calls_store(hass, entry.entry_id, subentry_id).async_remove()
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
-    """Start over with new settings; take a new phonebook without dropping the connection."""
-    coordinator = entry.runtime_data
-    if entry.data != coordinator.entry_data:
+    """A new key starts the account over; extensions and the phonebook change in place."""
+    account = entry.runtime_data
+    if entry.data != account.entry_data:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
-    coordinator.async_set_phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+    account.async_set_phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+    await account.async_sync()

@@ -31,7 +31,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the connection sensor of an extension."""
-    async_add_entities([MangoConnectionSensor(entry.runtime_data, CONNECTION)])
+    entry.runtime_data.async_add_entities_with(
+        lambda coordinator: async_add_entities(
+            [MangoConnectionSensor(coordinator, CONNECTION)],
+            config_subentry_id=coordinator.subentry_id,
+        )
+    )
 
 
 class MangoConnectionSensor(MangoEntity, BinarySensorEntity):

@@ -1,26 +1,45 @@
-"""Config flow for MANGO OFFICE: token and extension, tested before they are saved."""
+"""Config flow for MANGO OFFICE: an account (its key) and its extensions as subentries, tested before they are saved."""
 
 from collections.abc import Mapping
 import hashlib
+import re
 from typing import Any, Final, override
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_TOKEN
-from homeassistant.core import callback
-from homeassistant.data_entry_flow import section
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow, section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
-from homeassistant.helpers.typing import UNDEFINED, UndefinedType
+from homeassistant.helpers.typing import UNDEFINED
 import voluptuous as vol
 
 from .api import DEFAULT_BASE_URL, MangoClient, MangoError
-from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN, LOGGER
+from .const import (
+    ACCOUNT_TITLE,
+    CONF_BASE_URL,
+    CONF_EXTENSION,
+    CONF_EXTENSIONS,
+    CONF_FORMER_UNIQUE_ID,
+    CONF_PHONEBOOK,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_EXTENSION,
+)
 from .coordinator import MangoConfigEntry
-from .helpers import FORM_INVALID_EXTENSION, form_error
+from .helpers import FORM_INVALID_EXTENSION, async_extension_title, form_error
 from .phonebook import format_phonebook, parse_phonebook
 
 SECTION_ADVANCED: Final = "advanced"
@@ -37,17 +56,14 @@ def account_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _schema(defaults: Mapping[str, Any]) -> vol.Schema:
+def _schema(defaults: Mapping[str, Any], *, extensions: bool) -> vol.Schema:
     fields: dict[Any, Any] = {
         vol.Required(CONF_TOKEN): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         )
     }
-    fields[
-        vol.Required(
-            CONF_EXTENSION, default=defaults.get(CONF_EXTENSION, vol.UNDEFINED)
-        )
-    ] = str
+    if extensions:
+        fields[vol.Required(CONF_EXTENSIONS)] = str
     fields[vol.Required(SECTION_ADVANCED)] = section(
         vol.Schema(
             {
@@ -61,10 +77,20 @@ def _schema(defaults: Mapping[str, Any]) -> vol.Schema:
     return vol.Schema(fields)
 
 
-class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up one extension of a MANGO OFFICE account."""
+def parse_extensions(text: str) -> list[str]:
+    """The numbers of a "101, 102 103" answer, each once, in order."""
+    return list(dict.fromkeys(part for part in re.split(r"[\s,;]+", text) if part))
 
-    VERSION = 1
+
+def _is_extension(text: str) -> bool:
+    # isdecimal() alone also takes fullwidth or Arabic-Indic digits.
+    return text.isascii() and text.isdecimal()
+
+
+class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a MANGO OFFICE account with one or more of its extensions."""
+
+    VERSION = 2
 
     @staticmethod
     @callback
@@ -73,25 +99,62 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         """Edit the phonebook."""
         return MangoOptionsFlow()
 
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Extensions are added, changed and removed one by one."""
+        return {SUBENTRY_EXTENSION: ExtensionSubentryFlow}
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the integration key and the extension."""
+        """Ask for the integration key and the extensions."""
         errors: dict[str, str] = {}
+        placeholders = {"refused": ""}
         if user_input is not None:
             data = _flatten(user_input)
-            await self.async_set_unique_id(
-                f"{account_key(data[CONF_TOKEN])}_{data[CONF_EXTENSION]}"
-            )
+            extensions = parse_extensions(str(user_input[CONF_EXTENSIONS]))
+            await self.async_set_unique_id(account_key(data[CONF_TOKEN]))
             self._abort_if_unique_id_configured()
-            self._abort_if_extension_configured(data)
-            if not (errors := await self._async_test(data)):
+            self._async_abort_entries_match({CONF_TOKEN: data[CONF_TOKEN]})
+            refused = [e for e in extensions if not _is_extension(e)]
+            if not extensions:
+                errors[CONF_EXTENSIONS] = FORM_INVALID_EXTENSION
+            elif not refused and not (errors := await self._async_test(data)):
+                client = _client(self.hass, data)
+                for extension in extensions:
+                    error = await async_test_extension(client, extension)
+                    if error == FORM_INVALID_EXTENSION:
+                        refused.append(extension)
+                    elif error is not None:
+                        errors["base"] = error
+                        break
+            if refused:
+                errors[CONF_EXTENSIONS] = "extensions_refused"
+                placeholders["refused"] = ", ".join(refused)
+            if not errors:
                 return self.async_create_entry(
-                    title=_title(data[CONF_EXTENSION]), data=data
+                    title=ACCOUNT_TITLE,
+                    data=data,
+                    subentries=[
+                        {
+                            "subentry_type": SUBENTRY_EXTENSION,
+                            "data": {CONF_EXTENSION: extension},
+                            "title": await async_extension_title(self.hass, extension),
+                            "unique_id": extension,
+                        }
+                        for extension in extensions
+                    ],
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(_schema({}), user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                _schema({}, extensions=True), user_input
+            ),
+            description_placeholders=placeholders,
             errors=errors,
         )
 
@@ -104,14 +167,14 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Take a new integration key for the same extension."""
+        """Take a new integration key for every extension of the account."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
-            self._abort_if_extension_configured(data)
+            self._abort_if_other_account(entry, data)
             if not (errors := await self._async_test(data)):
-                return self._async_save_and_abort(entry, data=data)
+                return self._async_save_and_abort(entry, data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(
@@ -121,102 +184,181 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                     )
                 }
             ),
-            description_placeholders={"extension": entry.data[CONF_EXTENSION]},
+            description_placeholders={"account": entry.title},
             errors=errors,
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the integration key, the extension or the service's address."""
+        """Change the account's integration key or the service's address."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _flatten(user_input)
-            # The account stays the one the entry was made for.
-            unique_id = (
-                f"{entry.unique_id or ''}".rpartition("_")[0]
-                + f"_{data[CONF_EXTENSION]}"
-            )
-            if unique_id != entry.unique_id:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
-            self._abort_if_extension_configured(data)
+            self._abort_if_other_account(entry, data)
             if not (errors := await self._async_test(data)):
-                return self._async_save_and_abort(
-                    entry,
-                    unique_id=unique_id,
-                    # A title the user gave the entry stays.
-                    title=_title(data[CONF_EXTENSION])
-                    if entry.title in _default_titles(entry.data[CONF_EXTENSION])
-                    else UNDEFINED,
-                    data=data,
-                )
+                return self._async_save_and_abort(entry, data)
         return self.async_show_form(
             step_id="reconfigure",
             # After an error, show what was typed: the error is about that.
             data_schema=self.add_suggested_values_to_schema(
-                _schema(entry.data), user_input or {CONF_TOKEN: entry.data[CONF_TOKEN]}
+                _schema(entry.data, extensions=False),
+                user_input or {CONF_TOKEN: entry.data[CONF_TOKEN]},
             ),
             errors=errors,
         )
 
     @callback
     def _async_save_and_abort(
-        self,
-        entry: MangoConfigEntry,
-        *,
-        data: Mapping[str, Any],
-        unique_id: str | UndefinedType = UNDEFINED,
-        title: str | UndefinedType = UNDEFINED,
+        self, entry: ConfigEntry, data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """Save the tested settings; the entry starts over with them."""
+        """Save the tested settings; the account starts over with them."""
         if entry.update_listeners:
-            # A running entry's own listener reloads it when its data changes.
-            return self.async_update_and_abort(
-                entry, unique_id=unique_id, title=title, data=data
-            )
-        return self.async_update_reload_and_abort(
-            entry, unique_id=unique_id, title=title, data=data
-        )
+            # A running account's own listener reloads it when its key changes.
+            return self.async_update_and_abort(entry, data=data)
+        return self.async_update_reload_and_abort(entry, data=data)
 
     @callback
-    def _abort_if_extension_configured(self, data: Mapping[str, Any]) -> None:
-        """Abort when another entry follows this extension with this key.
+    def _abort_if_other_account(
+        self, entry: ConfigEntry, data: Mapping[str, Any]
+    ) -> None:
+        """Abort when the key is another account entry's.
 
         A unique id keeps the digest of the key its entry was made with: after
-        a new key came in by reauth or reconfigure, only the data tells that
-        the entry follows this extension of this account.
+        a new key came in, only the data tells that two entries are one account.
         """
-        self._async_abort_entries_match(
-            {CONF_TOKEN: data[CONF_TOKEN], CONF_EXTENSION: data[CONF_EXTENSION]}
-        )
+        for other in self._async_current_entries(include_ignore=False):
+            if other.entry_id != entry.entry_id and (
+                other.data.get(CONF_TOKEN) == data[CONF_TOKEN]
+                or other.unique_id == account_key(data[CONF_TOKEN])
+            ):
+                raise AbortFlow("already_configured")
 
     async def _async_test(self, data: Mapping[str, Any]) -> dict[str, str]:
-        """Try the key and the extension the way setting up the entry will."""
-        client = MangoClient(
-            async_get_clientsession(self.hass),
-            data[CONF_TOKEN],
-            base_url=data[CONF_BASE_URL],
-        )
-        extension = data[CONF_EXTENSION]
-        # isdecimal() alone also takes fullwidth or Arabic-Indic digits.
-        if not (extension.isascii() and extension.isdecimal()):
-            return {CONF_EXTENSION: FORM_INVALID_EXTENSION}
+        """Try the key the way setting up the account will."""
         try:
-            await client.ping()
-            await client.create_user(extension)
-            await client.get_channel(extension)
+            await _client(self.hass, data).ping()
         except MangoError as err:
-            LOGGER.debug("Testing extension %s failed: %s", extension, err)
-            error = form_error(err)
-            return {
-                CONF_EXTENSION if error == FORM_INVALID_EXTENSION else "base": error
-            }
+            LOGGER.debug("Testing the MANGO OFFICE account failed: %s", err)
+            return {"base": form_error(err)}
         except Exception:  # noqa: BLE001 - the form must answer, whatever went wrong
             LOGGER.exception("Unexpected error while testing the MANGO OFFICE account")
             return {"base": "unknown"}
         return {}
+
+
+class ExtensionSubentryFlow(ConfigSubentryFlow):
+    """Add one extension to the account, or change which one a subentry follows."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the extension's number and try it."""
+        entry = self._get_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            extension = str(user_input[CONF_EXTENSION]).strip()
+            if any(
+                s.unique_id == extension
+                for s in entry.get_subentries_of_type(SUBENTRY_EXTENSION)
+            ):
+                return self.async_abort(reason="already_configured")
+            if not (errors := await self._async_test(entry, extension)):
+                return self.async_create_entry(
+                    title=await async_extension_title(self.hass, extension),
+                    data={CONF_EXTENSION: extension},
+                    unique_id=extension,
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_EXTENSION): str}), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Follow another extension in this subentry's place."""
+        entry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            extension = str(user_input[CONF_EXTENSION]).strip()
+            if extension == subentry.data[CONF_EXTENSION]:
+                return self.async_abort(reason="reconfigure_successful")
+            if any(
+                s.unique_id == extension
+                for s in entry.get_subentries_of_type(SUBENTRY_EXTENSION)
+            ):
+                return self.async_abort(reason="already_configured")
+            if not (errors := await self._async_test(entry, extension)):
+                # A title the user gave the extension stays.
+                title = (
+                    await async_extension_title(self.hass, extension)
+                    if subentry.title
+                    == await async_extension_title(
+                        self.hass, subentry.data[CONF_EXTENSION]
+                    )
+                    else UNDEFINED
+                )
+                data = {
+                    key: value
+                    for key, value in subentry.data.items()
+                    if key != CONF_FORMER_UNIQUE_ID
+                }
+                return self.async_update_and_abort(
+                    entry,
+                    subentry,
+                    data={**data, CONF_EXTENSION: extension},
+                    title=title,
+                    unique_id=extension,
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_EXTENSION): str}),
+                user_input or {CONF_EXTENSION: subentry.data[CONF_EXTENSION]},
+            ),
+            errors=errors,
+        )
+
+    async def _async_test(self, entry: ConfigEntry, extension: str) -> dict[str, str]:
+        if entry.state is ConfigEntryState.LOADED:
+            client: MangoClient = entry.runtime_data.client
+        else:
+            client = _client(self.hass, entry.data)
+        if error := await async_test_extension(client, extension):
+            return {
+                CONF_EXTENSION if error == FORM_INVALID_EXTENSION else "base": error
+            }
+        return {}
+
+
+async def async_test_extension(client: MangoClient, extension: str) -> str | None:
+    """Try an extension the way its channel will; return the form's error, if any."""
+    if not _is_extension(extension):
+        return FORM_INVALID_EXTENSION
+    try:
+        await client.create_user(extension)
+        await client.get_channel(extension)
+    except MangoError as err:
+        LOGGER.debug("Testing extension %s failed: %s", extension, err)
+        return form_error(err)
+    except Exception:  # noqa: BLE001 - the form must answer, whatever went wrong
+        LOGGER.exception("Unexpected error while testing a MANGO OFFICE extension")
+        return "unknown"
+    return None
+
+
+def _client(hass: HomeAssistant, data: Mapping[str, Any]) -> MangoClient:
+    return MangoClient(
+        async_get_clientsession(hass),
+        data[CONF_TOKEN],
+        base_url=data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
+    )
 
 
 class MangoOptionsFlow(OptionsFlow):
@@ -253,14 +395,9 @@ class MangoOptionsFlow(OptionsFlow):
         )
 
 
-def _title(extension: str) -> str:
-    """Name an entry after the brand, as MANGO OFFICE writes it, and its extension."""
-    return f"MANGO OFFICE {extension}"
-
-
-def _default_titles(extension: str) -> tuple[str, ...]:
-    """The titles the integration gives, today's and earlier versions' (not the user's own)."""
-    return _title(extension), f"Mango Office {extension}"
+def default_titles(extension: str) -> tuple[str, ...]:
+    """The titles 0.1 gave an extension's entry (not the user's own)."""
+    return f"MANGO OFFICE {extension}", f"Mango Office {extension}"
 
 
 def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,7 +405,6 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     advanced = user_input.get(SECTION_ADVANCED, {})
     return {
         CONF_TOKEN: user_input[CONF_TOKEN].strip(),
-        CONF_EXTENSION: str(user_input[CONF_EXTENSION]).strip(),
         CONF_BASE_URL: advanced.get(CONF_BASE_URL, DEFAULT_BASE_URL)
         .strip()
         .rstrip("/"),

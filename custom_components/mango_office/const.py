@@ -8,14 +8,26 @@ DOMAIN: Final = "mango_office"
 LOGGER = logging.getLogger(__package__)
 
 CONF_EXTENSION: Final = "extension"
+CONF_EXTENSIONS: Final = "extensions"
 CONF_BASE_URL: Final = "base_url"
 CONF_PHONEBOOK: Final = "phonebook"
+# Kept in a migrated extension's subentry: the id of the 0.1 entry it was, which
+# actions still accept and bus events still carry, and the unique id its device
+# and entities were made with when it differs from today's rule.
+CONF_FORMER_ENTRY_ID: Final = "former_entry_id"
+CONF_FORMER_UNIQUE_ID: Final = "former_unique_id"
+
+SUBENTRY_EXTENSION: Final = "extension"
+# The account entry's title; the user may rename it.
+ACCOUNT_TITLE: Final = "MANGO OFFICE"
 
 MANUFACTURER: Final = "MANGO OFFICE"
 # Home Assistant translates a device's name but not its model: the model is picked by the
 # server's language when the entities are added (strings.json cannot hold it).
 MODEL: Final = "Virtual PBX extension"
 MODELS: Final = {"en": MODEL, "ru": "Внутренний номер ВАТС"}  # noqa: RUF001 - Russian
+ACCOUNT_MODEL: Final = "Virtual PBX"
+ACCOUNT_MODELS: Final = {"en": ACCOUNT_MODEL, "ru": "ВАТС"}  # noqa: RUF001 - Russian
 
 # Bus events, one per kind of push, for automations.
 EVENT_CALL: Final = "mango_office_call"

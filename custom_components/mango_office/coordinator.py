@@ -6,15 +6,22 @@ stale ones; the coordinator hands a ``/call`` event to the call tracker
 new ``MangoData``; each entity writes only when what it shows changed.
 """
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant, callback
+import aiohttp
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -24,14 +31,29 @@ from .api import (
     CallEvent,
     ChannelState,
     IvrEvent,
+    MangoApiError,
     MangoChannel,
     MangoClient,
+    MangoError,
     PushEvent,
     RecordEvent,
     RouteResultEvent,
 )
 from .calls import Call, CallTracker, ExtensionCalls, LastCaller, StoredCalls
-from .const import CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN, LOGGER
+from .const import (
+    ACCOUNT_MODEL,
+    ACCOUNT_MODELS,
+    CONF_EXTENSION,
+    CONF_FORMER_ENTRY_ID,
+    CONF_FORMER_UNIQUE_ID,
+    CONF_PHONEBOOK,
+    DOMAIN,
+    LOGGER,
+    MANUFACTURER,
+    MODEL,
+    MODELS,
+    SUBENTRY_EXTENSION,
+)
 from .payloads import (
     Notification,
     call_notification,
@@ -41,7 +63,7 @@ from .payloads import (
 )
 from .phonebook import Phonebook
 
-type MangoConfigEntry = ConfigEntry[MangoCoordinator]
+type MangoConfigEntry = ConfigEntry[MangoAccount]
 
 # Calls whose end was lost are forgotten this often; nothing is sent.
 PRUNE_INTERVAL: Final = timedelta(minutes=1)
@@ -49,6 +71,8 @@ PRUNE_INTERVAL: Final = timedelta(minutes=1)
 # when the entry unloads or Home Assistant stops).
 SAVE_DELAY: Final = 10.0
 STORAGE_VERSION: Final = 1
+# The event entities of the account's device (IVR calls, route results).
+ACCOUNT_EVENT_KEYS: Final = ("ivr", "route_result")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,9 +87,60 @@ class MangoData:
     """The latest news of each kind and type from while the entities were unavailable."""
 
 
-def calls_store(hass: HomeAssistant, entry: ConfigEntry) -> Store[StoredCalls]:
-    """Where an entry's calls in progress are saved."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+def calls_store(
+    hass: HomeAssistant, entry_id: str, subentry_id: str | None = None
+) -> Store[StoredCalls]:
+    """Where an extension's calls in progress are saved (0.1 kept them by entry)."""
+    key = (
+        f"{DOMAIN}.{entry_id}"
+        if subentry_id is None
+        else f"{DOMAIN}.{entry_id}.{subentry_id}"
+    )
+    return Store(hass, STORAGE_VERSION, key)
+
+
+def extension_unique_id(entry: ConfigEntry, subentry: ConfigSubentry) -> str:
+    """The id an extension's device and entities are made from.
+
+    It is the account's digest and the number, as 0.1 made it for its entry;
+    an extension migrated from an entry with an older key keeps that entry's.
+    """
+    if former := subentry.data.get(CONF_FORMER_UNIQUE_ID):
+        return str(former)
+    return f"{entry.unique_id}_{subentry.data[CONF_EXTENSION]}"
+
+
+def device_info(
+    unique_id: str, extension: str, language: str | None = None
+) -> dr.DeviceInfo:
+    """Describe the device that stands for one extension (its model in `language`)."""
+    return dr.DeviceInfo(
+        identifiers={(DOMAIN, unique_id)},
+        manufacturer=MANUFACTURER,
+        model=MODELS.get((language or "").split("-")[0], MODEL),
+        # What the actions' device selector picks, in any language.
+        model_id=SUBENTRY_EXTENSION,
+        translation_key="extension",
+        translation_placeholders={"extension": extension},
+    )
+
+
+def account_device_info(
+    entry: ConfigEntry, language: str | None = None
+) -> dr.DeviceInfo:
+    """Describe the account's own device (no subentry's)."""
+    return dr.DeviceInfo(
+        identifiers={(DOMAIN, str(entry.unique_id))},
+        manufacturer=MANUFACTURER,
+        model=ACCOUNT_MODELS.get((language or "").split("-")[0], ACCOUNT_MODEL),
+        model_id="account",
+        translation_key="account",
+    )
+
+
+def refused_issue_id(entry_id: str, subentry_id: str) -> str:
+    """The repair issue of an extension the service refuses."""
+    return f"extension_refused_{entry_id}_{subentry_id}"
 
 
 async def async_load_tracker(
@@ -95,14 +170,16 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self,
         hass: HomeAssistant,
         entry: MangoConfigEntry,
+        subentry: ConfigSubentry,
         client: MangoClient,
         device_id: str,
         *,
         tracker: CallTracker,
         store: Store[StoredCalls],
+        on_account_news: Callable[[Notification], None],
     ) -> None:
-        """Set up the channel; nothing is sent until it is connected."""
-        self.extension: str = entry.data[CONF_EXTENSION]
+        """Set up the channel; nothing is sent until it is started."""
+        self.extension: str = subentry.data[CONF_EXTENSION]
         super().__init__(
             hass,
             LOGGER,
@@ -111,10 +188,15 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         )
         self.client = client
         self.device_id = device_id
-        self.entry_data = entry.data
+        self.subentry_id = subentry.subentry_id
+        self.subentry_data = subentry.data
         """The settings this coordinator was made with."""
+        self.unique_id = extension_unique_id(entry, subentry)
+        self.former_entry_id: str | None = subentry.data.get(CONF_FORMER_ENTRY_ID)
+        """The 0.1 entry this extension was, which actions still accept."""
         self._tracker = tracker
         self._store = store
+        self._on_account_news = on_account_news
         self.channel = MangoChannel(
             client,
             self.extension,
@@ -123,7 +205,8 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             last_seqs=tracker.last_seqs(),
         )
         self._source = {
-            "config_entry_id": entry.entry_id,
+            # A migrated extension's events name the entry it was, as before.
+            "config_entry_id": subentry.data.get(CONF_FORMER_ENTRY_ID, entry.entry_id),
             "device_id": device_id,
             "extension": self.extension,
         }
@@ -137,6 +220,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self._lost = False
         self._save_pending = False
         self._saved_at_shutdown = False
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._task: asyncio.Task[None] | None = None
+        self._provisioning = False
 
     @property
     def connected(self) -> bool:
@@ -163,8 +249,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     @callback
     def async_start(self) -> None:
         """Start delivering, once the entities are there to show it."""
-        entry = self.config_entry
-        entry.async_on_unload(
+        self._unsubscribe.append(
             async_track_time_interval(
                 self.hass,
                 self._prune,
@@ -173,27 +258,83 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 cancel_on_shutdown=True,
             )
         )
-        entry.async_on_unload(
-            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
-        )
-        entry.async_create_background_task(
-            self.hass, self.channel.run(), name=f"{self.name} push channel"
+        self._task = self.config_entry.async_create_background_task(
+            self.hass, self._async_run(), name=f"{self.name} push channel"
         )
 
-    async def _async_stop(self, _: Event) -> None:
-        await self.async_shutdown()
+    async def _async_run(self) -> None:
+        """Provision the extension, then deliver until closed.
+
+        Provisioning again is harmless, and brings back an extension the
+        account's administrator removed from the integration. An extension
+        the service refuses is a repair issue; the others go on.
+        """
+        self._provisioning = True
+        try:
+            await self.client.create_user(self.extension)
+        except MangoApiError as err:
+            self._refused(err)
+            return
+        except MangoError as err:
+            # The channel retries on its own, and says what it was.
+            LOGGER.debug("Provisioning extension %s failed: %s", self.extension, err)
+        finally:
+            self._provisioning = False
+        ir.async_delete_issue(
+            self.hass,
+            DOMAIN,
+            refused_issue_id(self.config_entry.entry_id, self.subentry_id),
+        )
+        await self.channel.run()
+
+    def _refused(self, err: MangoApiError) -> None:
+        LOGGER.error(
+            "MANGO OFFICE refused extension %s (result code %s)",
+            self.extension,
+            err.code,
+        )
+        entry = self.config_entry
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            refused_issue_id(entry.entry_id, self.subentry_id),
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="extension_refused",
+            translation_placeholders={
+                "extension": self.extension,
+                "code": str(err.code),
+                "account": entry.title,
+            },
+            data={"entry_id": entry.entry_id, "subentry_id": self.subentry_id},
+        )
 
     async def async_shutdown(self) -> None:
         """Close the channel (delivering what it still holds), then save once.
 
-        Unloading and Home Assistant stopping both come here; the channel's
-        close waits for the first one to finish.
+        Unloading, removing the extension and Home Assistant stopping all come
+        here; the channel's close waits for the first one to finish.
         """
         await super().async_shutdown()
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+        if self._task is not None and self._provisioning:
+            # Nothing is open yet: stop before the channel opens anything.
+            self._task.cancel()
         await self.channel.close()
         if not self._saved_at_shutdown:
             self._saved_at_shutdown = True
             await self._store.async_save(self._data_to_store())
+
+    async def async_remove(self) -> None:
+        """Stop for good: the extension was removed, so are its saved calls."""
+        await self.async_shutdown()
+        await self._store.async_remove()
+        ir.async_delete_issue(
+            self.hass,
+            DOMAIN,
+            refused_issue_id(self.config_entry.entry_id, self.subentry_id),
+        )
 
     @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
@@ -251,10 +392,19 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 self._schedule_save()
             case RecordEvent():
                 news = [record_notification(event, replayed=replayed)]
-            case IvrEvent():
-                news = [ivr_notification(event, self.phonebook, replayed=replayed)]
-            case RouteResultEvent():
-                news = [route_result_notification(event, replayed=replayed)]
+            case IvrEvent() | RouteResultEvent():
+                # The account's news: it comes on one extension's channel,
+                # which its bus event names, and shows on the account's device.
+                notification = (
+                    ivr_notification(event, self.phonebook, replayed=replayed)
+                    if isinstance(event, IvrEvent)
+                    else route_result_notification(event, replayed=replayed)
+                )
+                self.hass.bus.async_fire(
+                    notification.kind, notification.bus_data(self._source)
+                )
+                self._on_account_news(notification)
+                return
         fire = self.hass.bus.async_fire
         for notification in news:
             fire(notification.kind, notification.bus_data(self._source))
@@ -311,3 +461,153 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     def _data_to_store(self) -> StoredCalls:
         self._save_pending = False
         return self._tracker.as_dict()
+
+
+class MangoAccount:
+    """One account: one client, and a coordinator for each extension (subentry).
+
+    Extensions come and go while the others stay connected: the platforms
+    hand over how they add an extension's entities, and a new extension gets
+    its device and entities at once.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: MangoConfigEntry,
+        client: MangoClient,
+        session: aiohttp.ClientSession,
+    ) -> None:
+        """Start with no extension."""
+        self.hass = hass
+        self.entry = entry
+        self.client = client
+        self.session = session
+        self.entry_data = entry.data
+        """The settings the account was set up with."""
+        self.coordinators: dict[str, MangoCoordinator] = {}
+        """By subentry id."""
+        self.device_info = account_device_info(entry, hass.config.language)
+        """The account's own device: IVR calls and route results show there."""
+        self._adders: list[Callable[[MangoCoordinator], None]] = []
+        self._news_listeners: list[Callable[[Notification], None]] = []
+        self._started = False
+
+    @callback
+    def async_add_entities_with(
+        self, adder: Callable[[MangoCoordinator], None]
+    ) -> None:
+        """Add a platform's entities for each extension, now and when one is added."""
+        self._adders.append(adder)
+        for coordinator in self.coordinators.values():
+            adder(coordinator)
+
+    @callback
+    def async_listen_news(
+        self, listener: Callable[[Notification], None]
+    ) -> CALLBACK_TYPE:
+        """Hear the account's news (IVR calls, route results) from every extension."""
+        self._news_listeners.append(listener)
+        return lambda: self._news_listeners.remove(listener)
+
+    @callback
+    def _account_news(self, notification: Notification) -> None:
+        for listener in self._news_listeners:
+            listener(notification)
+
+    async def async_prepare(self, subentry: ConfigSubentry) -> MangoCoordinator:
+        """Make an extension's coordinator and device; nothing is sent yet."""
+        hass, entry = self.hass, self.entry
+        extension = subentry.data[CONF_EXTENSION]
+        unique_id = extension_unique_id(entry, subentry)
+        device_registry = dr.async_get(hass)
+        device = device_registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=subentry.subentry_id,
+            **device_info(unique_id, extension, hass.config.language),
+        )
+        # Reconfigured to another extension: the old one's device goes, with its entities.
+        for stale in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
+            if (
+                stale.config_subentry_id == subentry.subentry_id
+                and stale.id != device.id
+            ):
+                device_registry.async_remove_device(stale.id)
+        # 0.1 showed the account's news on each extension; now the account's device does.
+        entity_registry = er.async_get(hass)
+        for key in ACCOUNT_EVENT_KEYS:
+            if entity_id := entity_registry.async_get_entity_id(
+                Platform.EVENT, DOMAIN, f"{unique_id}_{key}"
+            ):
+                entity_registry.async_remove(entity_id)
+        store = calls_store(hass, entry.entry_id, subentry.subentry_id)
+        tracker = await async_load_tracker(
+            store, extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+        )
+        coordinator = MangoCoordinator(
+            hass,
+            entry,
+            subentry,
+            self.client,
+            device.id,
+            tracker=tracker,
+            store=store,
+            on_account_news=self._account_news,
+        )
+        self.coordinators[subentry.subentry_id] = coordinator
+        return coordinator
+
+    @callback
+    def async_start(self) -> None:
+        """Start every extension in the background, once the platforms are set up."""
+        self._started = True
+        self.entry.async_on_unload(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
+        )
+        for coordinator in self.coordinators.values():
+            coordinator.async_start()
+
+    async def async_sync(self) -> None:
+        """Follow the subentries: start the new extensions, stop the removed ones.
+
+        An extension whose settings changed starts over; the others are not touched.
+        """
+        subentries = self.entry.get_subentries_of_type(SUBENTRY_EXTENSION)
+        wanted = {subentry.subentry_id: subentry for subentry in subentries}
+        for subentry_id, coordinator in list(self.coordinators.items()):
+            subentry = wanted.get(subentry_id)
+            if subentry is None or subentry.data != coordinator.subentry_data:
+                del self.coordinators[subentry_id]
+                await coordinator.async_remove()
+        for subentry in subentries:
+            if subentry.subentry_id not in self.coordinators:
+                coordinator = await self.async_prepare(subentry)
+                for adder in self._adders:
+                    adder(coordinator)
+                if self._started:
+                    coordinator.async_start()
+
+    async def async_retry(self, subentry_id: str) -> None:
+        """Start one extension over (after the service refused it); the others stay."""
+        if (coordinator := self.coordinators.pop(subentry_id, None)) is not None:
+            await coordinator.async_shutdown()
+        await self.async_sync()
+
+    @callback
+    def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
+        """Use a new phonebook in every extension, without touching the connections."""
+        for coordinator in self.coordinators.values():
+            coordinator.async_set_phonebook(entries)
+
+    async def _async_stop(self, _: Event) -> None:
+        await self.async_shutdown()
+
+    async def async_shutdown(self) -> None:
+        """Close every channel at once, then the session."""
+        await asyncio.gather(
+            *(
+                coordinator.async_shutdown()
+                for coordinator in self.coordinators.values()
+            )
+        )
+        await self.session.close()

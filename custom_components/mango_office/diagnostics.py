@@ -1,4 +1,4 @@
-"""Diagnostics for MANGO OFFICE: what the extension sees, without keys or numbers.
+"""Diagnostics for MANGO OFFICE: what the account's extensions see, without keys or numbers.
 
 The wire format is a reconstruction (api/wire.py), so a bug report carries
 what is needed to correct it: the counters of what the channel skipped and
@@ -19,15 +19,20 @@ from .const import (
     ATTR_CALLER_NUMBER,
     ATTR_LINE_NUMBER,
     CONF_BASE_URL,
+    CONF_FORMER_ENTRY_ID,
+    CONF_FORMER_UNIQUE_ID,
     CONF_PHONEBOOK,
 )
-from .coordinator import MangoConfigEntry
+from .coordinator import MangoConfigEntry, MangoCoordinator
 
 TO_REDACT: Final = {
     CONF_TOKEN,
     CONF_BASE_URL,
     CONF_PHONEBOOK,
     "unique_id",
+    "title",
+    CONF_FORMER_ENTRY_ID,
+    CONF_FORMER_UNIQUE_ID,
     "url",
     # Numbers and names of the people on the calls.
     "number",
@@ -47,51 +52,62 @@ TO_REDACT: Final = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: MangoConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry, the channel's state and counters, and the calls in progress."""
-    coordinator = entry.runtime_data
-    channel = coordinator.channel
-    calls = coordinator.data.calls
-    stats = channel.stats
+    """Return the account, and each extension's channel, counters and calls in progress."""
+    account = entry.runtime_data
     secrets = (entry.data[CONF_TOKEN],)
-
     return async_redact_data(
         {
             "entry": entry.as_dict(),
-            "channel": {
-                "state": channel.state.value,
-                "connected": coordinator.connected,
-                "frames_received": stats.frames_received,
-                "delivered": stats.delivered,
-                "skipped": dict(stats.skipped),
-                "duplicates_dropped": stats.duplicates_dropped,
-                "stale_dropped": stats.stale_dropped,
-                "handler_errors": stats.handler_errors,
-                "reconnects": stats.reconnects,
-                "unexpected_errors": stats.unexpected_errors,
-                "last_error": None
-                if stats.last_error is None
-                else redact_free_text(stats.last_error, secrets),
-                "last_error_at": None
-                if stats.last_error_at is None
-                else stats.last_error_at.isoformat(),
-                "recent_frames": [
-                    {
-                        "time": dt_util.utc_from_timestamp(time).isoformat(),
-                        "frame": redact_raw(frame, secrets),
-                    }
-                    for time, frame in stats.recent_frames
-                ],
-                "recent_requests": [
-                    redact_message(exchange, secrets)
-                    | {"response": redact_raw(exchange.get("response", ""), secrets)}
-                    for exchange in coordinator.client.recent_exchanges
-                ],
-            },
             "phonebook_entries": len(entry.options.get(CONF_PHONEBOOK, {})),
-            "call_state": calls.call_state,
-            "calls": [asdict(call) for call in calls.calls.values()],
-            "missed_calls": calls.missed_calls,
-            "last_caller": asdict(calls.last_caller) if calls.last_caller else None,
+            "recent_requests": [
+                redact_message(exchange, secrets)
+                | {"response": redact_raw(exchange.get("response", ""), secrets)}
+                for exchange in account.client.recent_exchanges
+            ],
+            "extensions": [
+                _extension(coordinator, secrets)
+                for coordinator in account.coordinators.values()
+            ],
         },
         TO_REDACT,
     )
+
+
+def _extension(
+    coordinator: MangoCoordinator, secrets: tuple[str, ...]
+) -> dict[str, Any]:
+    channel = coordinator.channel
+    calls = coordinator.data.calls
+    stats = channel.stats
+    return {
+        "subentry_id": coordinator.subentry_id,
+        "channel": {
+            "state": channel.state.value,
+            "connected": coordinator.connected,
+            "frames_received": stats.frames_received,
+            "delivered": stats.delivered,
+            "skipped": dict(stats.skipped),
+            "duplicates_dropped": stats.duplicates_dropped,
+            "stale_dropped": stats.stale_dropped,
+            "handler_errors": stats.handler_errors,
+            "reconnects": stats.reconnects,
+            "unexpected_errors": stats.unexpected_errors,
+            "last_error": None
+            if stats.last_error is None
+            else redact_free_text(stats.last_error, secrets),
+            "last_error_at": None
+            if stats.last_error_at is None
+            else stats.last_error_at.isoformat(),
+            "recent_frames": [
+                {
+                    "time": dt_util.utc_from_timestamp(time).isoformat(),
+                    "frame": redact_raw(frame, secrets),
+                }
+                for time, frame in stats.recent_frames
+            ],
+        },
+        "call_state": calls.call_state,
+        "calls": [asdict(call) for call in calls.calls.values()],
+        "missed_calls": calls.missed_calls,
+        "last_caller": asdict(calls.last_caller) if calls.last_caller else None,
+    }

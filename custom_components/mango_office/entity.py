@@ -3,25 +3,10 @@
 from typing import override
 
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, MANUFACTURER, MODEL, MODELS
-from .coordinator import MangoCoordinator
-
-
-def device_info(
-    unique_id: str, extension: str, language: str | None = None
-) -> DeviceInfo:
-    """Describe the device that stands for one extension (its model in `language`)."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, unique_id)},
-        manufacturer=MANUFACTURER,
-        model=MODELS.get((language or "").split("-")[0], MODEL),
-        translation_key="extension",
-        translation_placeholders={"extension": extension},
-    )
+from .coordinator import MangoCoordinator, device_info
 
 
 class MangoEntity(CoordinatorEntity[MangoCoordinator]):
@@ -40,11 +25,11 @@ class MangoEntity(CoordinatorEntity[MangoCoordinator]):
         """Name the entity after its description, on the extension's device."""
         super().__init__(coordinator)
         self.entity_description = description
-        entry = coordinator.config_entry
-        assert entry.unique_id is not None
-        self._attr_unique_id = f"{entry.unique_id}_{description.key}"
+        self._attr_unique_id = f"{coordinator.unique_id}_{description.key}"
         self._attr_device_info = device_info(
-            entry.unique_id, coordinator.extension, coordinator.hass.config.language
+            coordinator.unique_id,
+            coordinator.extension,
+            coordinator.hass.config.language,
         )
         self._written: object = None
         self._written_available: bool | None = None

@@ -1,4 +1,4 @@
-"""Event entities: calls, recordings, IVR calls and route results of an extension."""
+"""Event entities: an extension's calls and recordings; the account's IVR calls and route results."""
 
 from dataclasses import dataclass
 from typing import override
@@ -18,7 +18,7 @@ from .const import (
     ROUTE_FAILURE,
     ROUTE_SUCCESS,
 )
-from .coordinator import MangoConfigEntry, MangoData
+from .coordinator import ACCOUNT_EVENT_KEYS, MangoAccount, MangoConfigEntry, MangoData
 from .entity import MangoEntity
 from .payloads import Notification
 
@@ -79,8 +79,21 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the event entities of an extension."""
+    account = entry.runtime_data
     async_add_entities(
-        MangoEventEntity(entry.runtime_data, description) for description in EVENTS
+        MangoAccountEventEntity(account, description)
+        for description in EVENTS
+        if description.key in ACCOUNT_EVENT_KEYS
+    )
+    account.async_add_entities_with(
+        lambda coordinator: async_add_entities(
+            (
+                MangoEventEntity(coordinator, description)
+                for description in EVENTS
+                if description.key not in ACCOUNT_EVENT_KEYS
+            ),
+            config_subentry_id=coordinator.subentry_id,
+        )
     )
 
 
@@ -137,3 +150,45 @@ class MangoEventEntity(MangoEntity, EventEntity):
     @override
     def _show(self) -> object:
         return self._last
+
+
+class MangoAccountEventEntity(EventEntity):
+    """The account's news of one kind, from whichever extension's channel brought it.
+
+    The service sends an IVR call (and a route result) to one extension's
+    channel only: it shows once, on the account's device.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: MangoEventEntityDescription
+
+    def __init__(
+        self, account: MangoAccount, description: MangoEventEntityDescription
+    ) -> None:
+        """Name the entity after its description, on the account's device."""
+        self._account = account
+        self.entity_description = description
+        self._attr_unique_id = f"{account.entry.unique_id}_{description.key}"
+        self._attr_device_info = account.device_info
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Listen to every extension's channel."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._account.async_listen_news(self._news))
+
+    @callback
+    def _news(self, notification: Notification) -> None:
+        description = self.entity_description
+        if (
+            notification.kind != description.kind
+            or notification.event_type is None
+            or (
+                notification.replayed
+                and notification.event_type not in description.replayed_types
+            )
+        ):
+            return
+        self._trigger_event(notification.event_type, notification.entity_attributes())
+        self.async_write_ha_state()

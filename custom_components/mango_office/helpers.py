@@ -12,9 +12,10 @@ from homeassistant.exceptions import (
     ConfigEntryNotReady,
     HomeAssistantError,
 )
+from homeassistant.helpers import translation
 
 from .api import MangoApiError, MangoAuthError, MangoError
-from .const import CONF_EXTENSION, DOMAIN
+from .const import DOMAIN, SUBENTRY_EXTENSION
 
 # Errors of the config flow's form, by what went wrong.
 FORM_INVALID_AUTH: Final = "invalid_auth"
@@ -23,8 +24,8 @@ FORM_CANNOT_CONNECT: Final = "cannot_connect"
 
 
 @asynccontextmanager
-async def setup_errors(entry: ConfigEntry) -> AsyncIterator[None]:
-    """Set an entry up, or say why not: a key to renew, a refused extension, or later."""
+async def setup_errors() -> AsyncIterator[None]:
+    """Set an account up, or say why not: a key to renew, a refusal, or later."""
     try:
         yield
     except MangoAuthError as err:
@@ -34,10 +35,10 @@ async def setup_errors(entry: ConfigEntry) -> AsyncIterator[None]:
     except MangoApiError as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
-            translation_key="extension_refused",
+            translation_key="api_error",
             translation_placeholders={
-                "extension": entry.data[CONF_EXTENSION],
                 "code": str(err.code),
+                "message": err.message or "-",
             },
         ) from err
     except MangoError as err:
@@ -82,3 +83,14 @@ def _cannot_connect[E: HomeAssistantError](error: type[E], err: MangoError) -> E
         translation_key="cannot_connect",
         translation_placeholders={"error": str(err)},
     )
+
+
+async def async_extension_title(hass: HomeAssistant, extension: str) -> str:
+    """An extension's subentry title in the server's language, as its device is named."""
+    strings = await translation.async_get_translations(
+        hass, hass.config.language, "device", {DOMAIN}
+    )
+    text = strings.get(
+        f"component.{DOMAIN}.device.{SUBENTRY_EXTENSION}.name", "Extension {extension}"
+    )
+    return text.format(extension=extension)

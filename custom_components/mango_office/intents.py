@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
+    device_registry as dr,
     entity_registry as er,
     intent,
     translation,
@@ -17,8 +18,8 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
-from .coordinator import MangoConfigEntry, MangoCoordinator
-from .services import async_place_callback
+from .coordinator import MangoCoordinator
+from .services import async_place_callback, loaded_coordinators
 
 INTENT_CALLBACK: Final = "MangoOfficeCallback"
 INTENT_LAST_CALLER: Final = "MangoOfficeLastCaller"
@@ -55,9 +56,13 @@ class MangoIntentHandler(intent.IntentHandler):
         speech = _Speech(intent_obj.hass, intent_obj.language)
         await speech.async_load()
         try:
-            coordinators = _coordinators(
-                intent_obj.hass, slots.get(SLOT_EXTENSION, {}).get("value")
-            )
+            coordinators = [
+                _coordinator(
+                    intent_obj.hass,
+                    slots.get(SLOT_EXTENSION, {}).get("value"),
+                    intent_obj.device_id,
+                )
+            ]
             text = await self.async_answer(intent_obj.hass, coordinators, slots, speech)
         except HomeAssistantError as err:
             response.async_set_error(
@@ -121,11 +126,6 @@ class CallbackIntentHandler(MangoIntentHandler):
         speech: _Speech,
     ) -> str:
         """Place the callback from the one extension meant."""
-        if len(coordinators) > 1:
-            raise _IntentError(
-                "speech_which_extension",
-                extensions=", ".join(sorted(c.extension for c in coordinators)),
-            )
         placed = await async_place_callback(coordinators[0], slots[SLOT_NAME]["value"])
         return speech.say("speech_calling", name=placed.name or placed.number)
 
@@ -192,7 +192,7 @@ class MissedCallsIntentHandler(MangoIntentHandler):
             entity_id = registry.async_get_entity_id(
                 Platform.SENSOR,
                 DOMAIN,
-                f"{coordinator.config_entry.unique_id}_missed_calls",
+                f"{coordinator.unique_id}_missed_calls",
             )
             state = hass.states.get(entity_id) if entity_id else None
             try:
@@ -261,19 +261,43 @@ class _IntentError(ServiceValidationError):
         )
 
 
-def _coordinators(hass: HomeAssistant, extension: str | None) -> list[MangoCoordinator]:
-    """Return the extensions a request is about: the one named, else every one set up."""
-    entries: list[MangoConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    coordinators = [entry.runtime_data for entry in entries]
+def _coordinator(
+    hass: HomeAssistant, extension: str | None, satellite_id: str | None
+) -> MangoCoordinator:
+    """Return the extension a request is about.
+
+    The one named; else the one whose device is in the speaking satellite's
+    area; else the only one; else the user is asked which.
+    """
+    coordinators = loaded_coordinators(hass)
     if not coordinators:
         raise _IntentError("speech_not_connected")
-    if extension is None:
-        return coordinators
-    # "101", "extension 101", "добавочный 101": the digits are the extension.
-    wanted = "".join(char for char in extension if char.isdecimal())
-    if named := [c for c in coordinators if c.extension == wanted]:
-        return named
-    raise _IntentError("speech_unknown_extension", extension=extension)
+    if extension is not None:
+        # "101", "extension 101", "добавочный 101": the digits are the extension.
+        wanted = "".join(char for char in extension if char.isdecimal())
+        if named := [c for c in coordinators if c.extension == wanted]:
+            return named[0]
+        raise _IntentError("speech_unknown_extension", extension=extension)
+    if len(coordinators) == 1:
+        return coordinators[0]
+    devices = dr.async_get(hass)
+    if (
+        satellite_id is not None
+        and (satellite := devices.async_get(satellite_id)) is not None
+        and satellite.area_id is not None
+    ):
+        here = [
+            c
+            for c in coordinators
+            if (device := devices.async_get(c.device_id)) is not None
+            and device.area_id == satellite.area_id
+        ]
+        if len(here) == 1:
+            return here[0]
+    raise _IntentError(
+        "speech_which_extension",
+        extensions=", ".join(sorted(c.extension for c in coordinators)),
+    )
 
 
 @callback

@@ -75,8 +75,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the sensors of an extension."""
-    async_add_entities(
-        MangoSensor(entry.runtime_data, description) for description in SENSORS
+    entry.runtime_data.async_add_entities_with(
+        lambda coordinator: async_add_entities(
+            (MangoSensor(coordinator, description) for description in SENSORS),
+            config_subentry_id=coordinator.subentry_id,
+        )
     )
 
 

@@ -21,6 +21,7 @@ import voluptuous as vol
 from .api import CallState, TransferMethod
 from .const import (
     ATTR_CALL_ID,
+    ATTR_DEVICE_ID,
     ATTR_NAME,
     ATTR_RECORD_ID,
     ATTR_REQUEST_ID,
@@ -40,7 +41,12 @@ SERVICE_GET_RECORD: Final = "get_record"
 ATTR_NUMBER: Final = "number"
 ATTR_METHOD: Final = "method"
 
-_ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+_ENTRY_SCHEMA = vol.Schema(
+    {
+        vol.Exclusive(ATTR_DEVICE_ID, "extension"): cv.string,
+        vol.Exclusive(ATTR_CONFIG_ENTRY_ID, "extension"): cv.string,
+    }
+)
 CALLBACK_SCHEMA = _ENTRY_SCHEMA.extend({vol.Required(ATTR_NUMBER): cv.string})
 TRANSFER_SCHEMA = _ENTRY_SCHEMA.extend(
     {
@@ -57,28 +63,50 @@ ROUTE_SCHEMA = _ENTRY_SCHEMA.extend(
 GET_RECORD_SCHEMA = _ENTRY_SCHEMA.extend({vol.Required(ATTR_RECORD_ID): cv.string})
 
 
+def loaded_coordinators(hass: HomeAssistant) -> list[MangoCoordinator]:
+    """Every extension of every account that is set up."""
+    entries: list[MangoConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return [
+        coordinator
+        for entry in entries
+        for coordinator in entry.runtime_data.coordinators.values()
+    ]
+
+
 def _coordinator(hass: HomeAssistant, call: ServiceCall) -> MangoCoordinator:
-    """Return the extension an action is for: the one named, or the only one there is."""
-    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
-    if (
-        entry_id is None
-        and len(
-            entries := hass.config_entries.async_entries(
-                DOMAIN, include_ignore=False, include_disabled=False
-            )
-        )
-        > 1
-    ):
-        # HA's own message does not say what to do about it.
+    """Return the extension an action is for: its device, else the only one meant.
+
+    A config entry id names an account, or the 0.1 entry an extension was
+    migrated from (which keeps meaning that extension).
+    """
+    coordinators = loaded_coordinators(hass)
+    if (device_id := call.data.get(ATTR_DEVICE_ID)) is not None:
+        if named := [c for c in coordinators if c.device_id == device_id]:
+            return named[0]
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="config_entry_needed",
-            translation_placeholders={
-                "entries": ", ".join(sorted(entry.title for entry in entries))
-            },
+            translation_key="unknown_device",
+            translation_placeholders={"device_id": device_id},
         )
-    entry: MangoConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
-    return entry.runtime_data
+    if (entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID)) is not None:
+        if former := [c for c in coordinators if c.former_entry_id == entry_id]:
+            return former[0]
+        # Not found or not loaded: Home Assistant's own errors say so.
+        async_get_config_entry(hass, DOMAIN, entry_id)
+        coordinators = [c for c in coordinators if c.config_entry.entry_id == entry_id]
+    if len(coordinators) == 1:
+        return coordinators[0]
+    if not coordinators:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_extension"
+        )
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="extension_needed",
+        translation_placeholders={
+            "extensions": ", ".join(sorted(c.extension for c in coordinators))
+        },
+    )
 
 
 def resolve_number(coordinator: MangoCoordinator, text: str) -> str:
