@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.mango_office import coordinator
 from custom_components.mango_office.api import MangoError
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
@@ -41,6 +42,16 @@ LINE = "+74957654321"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant find custom_components/mango_office in every test."""
+
+
+@pytest.fixture(autouse=True)
+def blip_grace(request: pytest.FixtureRequest) -> Generator[float]:
+    """No grace for a lost connection, so tests see it at once; `@pytest.mark.blip_grace` keeps it."""
+    grace = (
+        coordinator.BLIP_GRACE if request.node.get_closest_marker("blip_grace") else 0.0
+    )
+    with patch.object(coordinator, "BLIP_GRACE", grace):
+        yield grace
 
 
 class TokenWatch(logging.Handler):

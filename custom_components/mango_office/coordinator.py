@@ -13,9 +13,9 @@ from typing import Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -49,6 +49,9 @@ PRUNE_INTERVAL: Final = timedelta(minutes=1)
 # when the entry unloads or Home Assistant stops).
 SAVE_DELAY: Final = 10.0
 STORAGE_VERSION: Final = 1
+# A connection back within this long was a blip: the entities stay as they
+# are, and only the debug log tells.
+BLIP_GRACE: Final = 10.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +137,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             phonebook=Phonebook(entry.options.get(CONF_PHONEBOOK, {})),
         )
         self._held: dict[tuple[str, str], Notification] = {}
+        self._live = False
+        """Whether the channel is connected and every missed event is in."""
+        self._unavailable_later: CALLBACK_TYPE | None = None
         self._lost = False
         self._save_pending = False
         self._saved_at_shutdown = False
@@ -191,6 +197,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """
         await super().async_shutdown()
         await self.channel.close()
+        self._cancel_unavailable_later()
         if not self._saved_at_shutdown:
             self._saved_at_shutdown = True
             await self._store.async_save(self._data_to_store())
@@ -207,6 +214,8 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     @callback
     def _handle_state(self, state: ChannelState) -> None:
         if state is ChannelState.CONNECTED:
+            self._live = True
+            self._cancel_unavailable_later()
             if self._lost:
                 self._lost = False
                 LOGGER.info(
@@ -218,24 +227,47 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             self._held.clear()
             self.async_set_updated_data(self._data(caught_up=caught_up))
             return
-        if state is ChannelState.CLOSED:
-            return
-        if self.last_update_success:
-            # Once when it goes, once when it comes back: the retries in
-            # between are the channel's business.
-            self._lost = True
-            LOGGER.info(
-                "Extension %s lost its connection to MANGO OFFICE; retrying",
-                self.extension,
-            )
+        self._live = False
         if state is ChannelState.AUTH_FAILED:
+            self._cancel_unavailable_later()
+            self._become_unavailable()
             LOGGER.error(
                 "MANGO OFFICE rejected the token of extension %s", self.extension
             )
             self.config_entry.async_start_reauth(self.hass)
-        if self.last_update_success:
-            self.last_update_success = False
-            self.async_update_listeners()
+        elif (
+            state is ChannelState.DISCONNECTED
+            and self.last_update_success
+            and self._unavailable_later is None
+        ):
+            self._unavailable_later = async_call_later(
+                self.hass,
+                BLIP_GRACE,
+                HassJob(self._unavailable_after_grace, cancel_on_shutdown=True),
+            )
+
+    @callback
+    def _unavailable_after_grace(self, _: datetime) -> None:
+        self._unavailable_later = None
+        self._become_unavailable()
+
+    def _become_unavailable(self) -> None:
+        if not self.last_update_success:
+            return
+        # Once when it goes, once when it comes back: the retries in
+        # between are the channel's business.
+        self._lost = True
+        LOGGER.info(
+            "Extension %s lost its connection to MANGO OFFICE; retrying",
+            self.extension,
+        )
+        self.last_update_success = False
+        self.async_update_listeners()
+
+    def _cancel_unavailable_later(self) -> None:
+        if self._unavailable_later is not None:
+            self._unavailable_later()
+            self._unavailable_later = None
 
     @callback
     def _handle_event(self, event: PushEvent, replayed: bool) -> None:
@@ -258,7 +290,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         fire = self.hass.bus.async_fire
         for notification in news:
             fire(notification.kind, notification.bus_data(self._source))
-        if self.last_update_success:
+        if self._live:
             self.async_set_updated_data(self._data(news=tuple(news)))
             return
         # The entities catch up once the channel is live again.
@@ -293,9 +325,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         )
 
     def _publish(self, *, phonebook: Phonebook | None = None) -> None:
-        """Show a change that carries no news; kept for later while unavailable."""
+        """Show a change that carries no news; kept for later while not live."""
         data = self._data(phonebook=phonebook)
-        if self.last_update_success:
+        if self._live:
             self.async_set_updated_data(data)
         else:
             self.data = data
