@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 
+from . import control
 from .simulator import MangoSimulator
 
 _LOGGER = logging.getLogger("mango_simulator")
@@ -87,7 +88,7 @@ async def run(args: argparse.Namespace, stop: asyncio.Event | None = None) -> No
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        await sim.start(args.host, args.port)
+        await sim.start(args.host, args.port, routes=control.routes(sim))
         if args.provision:
             for extension in sorted(sim.extensions):
                 sim.provision(extension)

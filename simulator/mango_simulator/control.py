@@ -1,5 +1,6 @@
 """The control interface under /_simulator/: JSON, no auth (binds to 127.0.0.1).
 
+GET  /_simulator/           this list and the scenarios
 GET  /_simulator/requests   the recorded API requests
 GET  /_simulator/state      users, registered users, missed counts, open websockets
 POST /_simulator/push       {"extension", "message"} or {"extension", "raw": "text"} or
@@ -20,14 +21,13 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 import dataclasses
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
+from .simulator import MangoSimulator
+from .telephony import SCENARIOS
 from .wire import ApiError
-
-if TYPE_CHECKING:
-    from .simulator import MangoSimulator
 
 PREFIX: Final = "/_simulator"
 
@@ -38,15 +38,26 @@ class _BadRequestError(Exception):
     """A control request that cannot be carried out."""
 
 
-def add_routes(app: web.Application, sim: MangoSimulator) -> None:
-    """Add the control endpoints to the simulator's application."""
+def routes(sim: MangoSimulator) -> list[web.RouteDef]:
+    """The control endpoints of one simulator, for `sim.start(routes=...)`."""
     control = _Control(sim)
-    app.router.add_get(f"{PREFIX}/requests", control.requests)
-    app.router.add_get(f"{PREFIX}/state", control.state)
-    app.router.add_post(f"{PREFIX}/push", control.push)
-    app.router.add_post(f"{PREFIX}/scenario", control.scenario)
-    app.router.add_post(f"{PREFIX}/faults", control.faults)
-    app.router.add_post(f"{PREFIX}/config", control.config)
+    return [
+        web.get(f"{PREFIX}/", control.index),
+        web.get(f"{PREFIX}/requests", control.requests),
+        web.get(f"{PREFIX}/state", control.state),
+        web.post(f"{PREFIX}/push", control.push),
+        web.post(f"{PREFIX}/scenario", control.scenario),
+        web.post(f"{PREFIX}/faults", control.faults),
+        web.post(f"{PREFIX}/config", control.config),
+    ]
+
+
+def scenario_help() -> dict[str, str]:
+    """Each scenario's name and the first line of its description."""
+    return {
+        name: (getattr(MangoSimulator, name).__doc__ or "").strip().splitlines()[0]
+        for name in SCENARIOS
+    }
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -80,6 +91,16 @@ def _handles_errors(
 class _Control:
     def __init__(self, sim: MangoSimulator) -> None:
         self._sim = sim
+
+    async def index(self, request: web.Request) -> web.Response:
+        # The module's docstring from the first endpoint on: one source for both.
+        lines = (__doc__ or "").splitlines()
+        first = next(
+            (i for i, line in enumerate(lines) if line.startswith("GET ")), len(lines)
+        )
+        return web.json_response(
+            {"endpoints": lines[first:], "scenarios": scenario_help()}
+        )
 
     async def requests(self, request: web.Request) -> web.Response:
         return web.json_response(

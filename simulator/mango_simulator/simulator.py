@@ -15,7 +15,6 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
-from . import control
 from .telephony import DEFAULT_LINE, Telephony
 from .wire import (
     API_PREFIX,
@@ -235,8 +234,17 @@ class MangoSimulator(Telephony):
 
     # -- life cycle ----------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (port 0 picks a free one)."""
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        routes: Iterable[web.AbstractRouteDef] = (),
+    ) -> None:
+        """Serve on host:port (port 0 picks a free one), with more routes if given.
+
+        The control interface comes in that way: `routes=control.routes(sim)`.
+        """
         if self._runner is not None:
             raise RuntimeError("The simulator is already running")
         self._stopping.clear()
@@ -244,7 +252,7 @@ class MangoSimulator(Telephony):
         app.router.add_route("*", "/api/{tail:.*}", self._handle_api)
         app.router.add_get("/ws/{channel_id}", self._handle_ws)
         app.router.add_get("/records/{name}", self._handle_record_file)
-        control.add_routes(app, self)
+        app.add_routes(routes)
         # A short shutdown: stop() has already released every long request.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()

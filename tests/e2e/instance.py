@@ -8,13 +8,19 @@ import os
 from pathlib import Path
 import shutil
 import socket
-import sys
 import time
 from typing import Any, Final
 import urllib.request
 
-from scripts.demo.__main__ import hass_process, log_tail, simulator_process
 from scripts.demo.hass_api import HassApi
+from scripts.demo.processes import (
+    HOST,
+    ROOT,
+    hass_process,
+    log_tail,
+    say,
+    simulator_process,
+)
 from scripts.demo.provision import (
     CORE_CONFIG,
     DEMO_NAME,
@@ -26,8 +32,6 @@ from scripts.demo.provision import (
     ws,
 )
 
-ROOT: Final = Path(__file__).resolve().parents[2]
-HOST: Final = "127.0.0.1"
 # Generous: the machines that run this are small and shared.
 START_TIMEOUT: Final = 300.0
 WAIT_TIMEOUT: Final = 60.0
@@ -39,12 +43,6 @@ CALLER: Final = "+74951234567"
 
 class E2EError(Exception):
     """A step of the test failed; the message says which and what was seen."""
-
-
-def say(text: str) -> None:
-    """Report progress at once."""
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
 
 
 def free_port() -> int:
