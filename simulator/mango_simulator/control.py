@@ -21,6 +21,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 import dataclasses
+import inspect
 from typing import Any, Final
 
 from aiohttp import web
@@ -52,12 +53,26 @@ def routes(sim: MangoSimulator) -> list[web.RouteDef]:
     ]
 
 
-def scenario_help() -> dict[str, str]:
-    """Each scenario's name and the first line of its description."""
-    return {
-        name: (getattr(MangoSimulator, name).__doc__ or "").strip().splitlines()[0]
-        for name in SCENARIOS
-    }
+def scenario_help() -> dict[str, dict[str, Any]]:
+    """Each scenario: the first line of its description and its arguments.
+
+    Arguments as a call would name them: "extension" must be given, "caller='+7...'"
+    has that default.
+    """
+    described = {}
+    for name in SCENARIOS:
+        method = getattr(MangoSimulator, name)
+        parameters = list(inspect.signature(method).parameters.values())[1:]
+        described[name] = {
+            "summary": (method.__doc__ or "").strip().splitlines()[0],
+            "arguments": [
+                parameter.name
+                if parameter.default is inspect.Parameter.empty
+                else f"{parameter.name}={parameter.default!r}"
+                for parameter in parameters
+            ],
+        }
+    return described
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import itertools
 import json
 import logging
+from pathlib import Path
 import secrets
 import time
 from typing import Any, Final
@@ -320,6 +321,34 @@ class MangoSimulator(Telephony):
         if extension not in self._extensions:
             raise KeyError(extension)
         self._users.setdefault(extension, _User(extension))
+
+    def save_state(self, path: Path) -> None:
+        """Write the provisioned users and their missed events, for load_state()."""
+        users = {
+            user.extension: [[stored, message] for stored, message in user.missed]
+            for user in self._users.values()
+        }
+        path.write_text(json.dumps({"users": users}, ensure_ascii=False))
+
+    def load_state(self, path: Path) -> None:
+        """Take back what save_state() wrote; a missing or unreadable file is no state.
+
+        So a restarted service still hands over the events it stored while nobody
+        was registered, as the vendor's does.
+        """
+        try:
+            users = {
+                str(extension): [(float(at), dict(message)) for at, message in missed]
+                for extension, missed in json.loads(path.read_text())["users"].items()
+            }
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            _LOGGER.info("No state taken from %s: %r", path, err)
+            return
+        for extension, missed in users.items():
+            if extension in self._extensions:
+                self._users.setdefault(extension, _User(extension)).missed.extend(
+                    missed
+                )
 
     def add_token(self, token: str) -> None:
         """Accept one more integration key."""

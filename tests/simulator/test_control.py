@@ -49,9 +49,16 @@ async def test_index(client: Client) -> None:
         line.startswith("POST /_simulator/scenario") for line in body["endpoints"]
     )
     assert list(body["scenarios"]) == list(SCENARIOS)
-    assert body["scenarios"]["incoming_missed"].startswith(
-        "An external call to `extension` nobody answers"
-    )
+    assert body["scenarios"]["incoming_missed"] == {
+        "summary": "An external call to `extension` nobody answers: APPEARED, "
+        "DISCONNECTED (`reason`).",
+        "arguments": [
+            "extension",
+            "caller='+74951234567'",
+            "line='+74957654321'",
+            "reason=1110",
+        ],
+    }
 
 
 async def test_without_control_routes(socket_enabled: None) -> None:
