@@ -6,16 +6,10 @@ Each step is skipped when it is already done, so an interrupted set-up completes
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any, Final
-
-from homeassistant.components.http.config import (
-    HTTP_STORAGE_SCHEMA,
-    STORAGE_KEY as HTTP_STORAGE_KEY,
-    STORAGE_MINOR_VERSION as HTTP_STORAGE_MINOR_VERSION,
-    STORAGE_VERSION as HTTP_STORAGE_VERSION,
-)
 
 from .hass_api import HassApi, HassApiError
 from .hass_ws import ws_commands
@@ -100,6 +94,15 @@ class DemoState:
 _HTTP_META: Final = ("created_at", "error", "error_message")
 
 
+def http_config_in_storage() -> bool:
+    """Whether this Home Assistant keeps where it listens in its storage (newer releases do).
+
+    Older releases read the `http:` block of configuration.yaml (the smoke test on the
+    oldest supported release writes that instead).
+    """
+    return importlib.util.find_spec("homeassistant.components.http.config") is not None
+
+
 def write_http_config(config_dir: Path, host: str, port: int) -> None:
     """Set where Home Assistant listens, in its own storage, before it starts.
 
@@ -108,6 +111,14 @@ def write_http_config(config_dir: Path, host: str, port: int) -> None:
     "pending" until confirmed. Writing the confirmed ("stable") settings binds HA to `host`
     from its first second, with no repair and no dialog; the other settings stay as they are.
     """
+    # Here, not at the top: the smoke test imports this module on releases without it.
+    from homeassistant.components.http.config import (  # noqa: PLC0415
+        HTTP_STORAGE_SCHEMA,
+        STORAGE_KEY as HTTP_STORAGE_KEY,
+        STORAGE_MINOR_VERSION as HTTP_STORAGE_MINOR_VERSION,
+        STORAGE_VERSION as HTTP_STORAGE_VERSION,
+    )
+
     path = config_dir / ".storage" / HTTP_STORAGE_KEY
     try:
         data: Any = json.loads(path.read_text())["data"]

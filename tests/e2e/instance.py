@@ -27,6 +27,7 @@ from scripts.demo.provision import (
     DEMO_PASSWORD,
     DEMO_USER,
     DOMAIN,
+    http_config_in_storage,
     remove_unwanted_entries,
     write_http_config,
     ws,
@@ -95,7 +96,13 @@ class Instance:
         onboard: also finish onboarding, set the country and units, and drop the entries
         onboarding adds (what the frontend's first screens do).
         """
-        write_http_config(self.config_dir, HOST, self.hass_port)
+        if http_config_in_storage():
+            write_http_config(self.config_dir, HOST, self.hass_port)
+        else:
+            with (self.config_dir / "configuration.yaml").open("a") as config:
+                config.write(
+                    f"http:\n  server_host: {HOST}\n  server_port: {self.hass_port}\n"
+                )
         self.simulator.start()
         self.hass.start()
         deadline = time.monotonic() + START_TIMEOUT
