@@ -7,6 +7,7 @@ scripts/develop runs this after `scripts/setup --demo`. It stays in the foregrou
 import argparse
 from collections.abc import Sequence
 import contextlib
+import json
 import os
 from pathlib import Path
 import shutil
@@ -34,9 +35,11 @@ from .provision import (
     EXTENSIONS,
     LANGUAGE,
     LANGUAGES,
+    READY_AUTOMATIONS,
     SIMULATOR_TOKEN,
     DemoSetupError,
     DemoState,
+    install_config_files,
     provision,
     set_language,
     sign_in,
@@ -50,6 +53,61 @@ SIMULATOR_PORT: Final = 8089
 HASS_LOG: Final = CONFIG_DIR / "home-assistant.log"
 HASS_CONSOLE_LOG: Final = CONFIG_DIR / "home-assistant.console.log"
 SIMULATOR_LOG: Final = CONFIG_DIR / "simulator.log"
+# The simulator's users and missed events across restarts: calls in progress at a stop
+# end there, and Home Assistant learns it when it registers again.
+SIMULATOR_STATE: Final = CONFIG_DIR / "simulator-state.json"
+# One of each kind of call, as `scripts/develop` prints them: what it is, the scenario.
+EXAMPLE_CALLS: Final[tuple[tuple[str, dict[str, object]], ...]] = (
+    (
+        "An answered call from Иван Петров (30 s)",
+        {"name": "incoming_answered", "extension": "101", "talk_seconds": 30},
+    ),
+    ("A missed call", {"name": "incoming_missed", "extension": "101"}),
+    (
+        "A group call that 102 answers (101 does not count it missed)",
+        {
+            "name": "group_answered_elsewhere",
+            "extension": "101",
+            "answered_by": "102",
+            "talk_seconds": 20,
+        },
+    ),
+    (
+        "A callback: 101's phone first, then the number",
+        {"name": "outgoing_callback", "extension": "101", "talk_seconds": 20},
+    ),
+    (
+        "101 calls 102",
+        {
+            "name": "internal_call",
+            "extension": "101",
+            "to_extension": "102",
+            "talk_seconds": 20,
+        },
+    ),
+    (
+        "A call put on hold for 10 s",
+        {
+            "name": "hold_and_resume",
+            "extension": "102",
+            "hold_seconds": 10,
+            "talk_seconds": 10,
+        },
+    ),
+    (
+        "Бухгалтерия calls, talks until hung up (hang_up below)",
+        {
+            "name": "incoming_answered",
+            "extension": "102",
+            "caller": "+74951112233",
+            "talk_seconds": None,
+        },
+    ),
+    (
+        "A caller waiting in the IVR (a mango_office_ivr event; route it with mango_office.route)",
+        {"name": "incoming_via_ivr"},
+    ),
+)
 # What `python -m homeassistant` exits with when asked to restart (UI, service call).
 RESTART_EXIT_CODE: Final = 100
 # Start-up with every package installed takes 5-10 s; without them over a minute.
@@ -96,6 +154,8 @@ class Demo:
             "2",
             "--record-delay",
             "10",
+            "--state",
+            str(SIMULATOR_STATE),
         )
 
     # -- signals and waiting ---------------------------------------------------
@@ -194,6 +254,7 @@ class Demo:
                     shutil.rmtree(path)
                 else:
                     path.unlink()
+        install_config_files(CONFIG_DIR, ROOT, automations=READY_AUTOMATIONS)
         link = CONFIG_DIR / "custom_components"
         if not link.exists() and not link.is_symlink():
             link.symlink_to(Path("..") / "custom_components")
@@ -340,9 +401,29 @@ class Demo:
                 f"                    integration key {SIMULATOR_TOKEN}, extensions "
                 f"{', '.join(EXTENSIONS)}, API address {self.simulator_url}/api"
             )
+            self._print_example_calls()
         logs = [HASS_LOG] + ([SIMULATOR_LOG] if self.with_simulator else [])
         say(f"    Logs            {', '.join(str(p.relative_to(ROOT)) for p in logs)}")
         say("    Ctrl-C stops everything.")
+
+    def _print_example_calls(self) -> None:
+        say("==> Simulate a call: copy a command into another terminal")
+        url = f"{self.simulator_url}/_simulator"
+        for what, body in EXAMPLE_CALLS:
+            say(f"    # {what}")
+            say(f"    {curl(f'{url}/scenario', body)}")
+        say(
+            "    # Transfer or hang up a call in progress: its call_id is in active_calls of"
+        )
+        say(f"    curl -s {url}/state")
+        say(f"    {curl(f'{url}/scenario', {'name': 'hang_up', 'call_id': 'CALL_ID'})}")
+        say(
+            f"    {curl(f'{url}/scenario', {'name': 'transfer', 'call_id': 'CALL_ID', 'to_number': '101'})}"
+        )
+        say(
+            f"    # Every scenario and its arguments: curl -s {url}/ (or python -m "
+            "mango_simulator --help)"
+        )
 
     def _supervise(self) -> int:
         while True:
@@ -361,6 +442,14 @@ class Demo:
                     f"{SIMULATOR_LOG.relative_to(ROOT)}:\n{log_tail(SIMULATOR_LOG)}"
                 )
                 return 1
+
+
+def curl(url: str, body: dict[str, object]) -> str:
+    """A shell command that POSTs `body` as JSON to `url`."""
+    return (
+        f"curl -s -X POST {url} -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(body, ensure_ascii=False)}'"
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -28,6 +28,7 @@ from scripts.demo.provision import (
     DEMO_USER,
     DOMAIN,
     http_config_in_storage,
+    install_config_files,
     remove_unwanted_entries,
     write_http_config,
     ws,
@@ -63,6 +64,7 @@ class Instance:
         self.config_dir.mkdir()
         if configuration is None:
             shutil.copy(ROOT / "config" / "configuration.yaml", self.config_dir)
+            install_config_files(self.config_dir, ROOT)
         else:
             (self.config_dir / "configuration.yaml").write_text(configuration)
         (self.config_dir / "custom_components").symlink_to(ROOT / "custom_components")
