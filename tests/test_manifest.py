@@ -68,4 +68,17 @@ def test_hacs_json_is_valid() -> None:
     assert hacs["name"] == "MANGO OFFICE"
     assert hacs["country"] == "RU"
     assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion(ha_version)
-    assert AwesomeVersion(hacs["homeassistant"]) == AwesomeVersion("2026.10.4")
+
+
+def test_one_minimum_home_assistant() -> None:
+    """hacs.json and the README name the same oldest release (the smoke test's "oldest").
+
+    The manifest cannot: hassfest refuses keys a custom integration's manifest does not
+    know, and Home Assistant's manifest has none for a minimum. Releases before 2026.3
+    run on Python 3.13, which cannot read the integration's Python 3.14 syntax.
+    """
+    hacs = json.loads((REPOSITORY / "hacs.json").read_text())
+    readme = (REPOSITORY / "README.md").read_text()
+
+    assert f"Home Assistant {hacs['homeassistant']} or newer is required" in readme
+    assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2026.3.0")
