@@ -8,6 +8,7 @@ from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 from homeassistant.setup import async_setup_component
+from PIL import Image
 
 from custom_components.mango_office.const import DOMAIN
 
@@ -82,3 +83,20 @@ def test_one_minimum_home_assistant() -> None:
 
     assert f"Home Assistant {hacs['homeassistant']} or newer is required" in readme
     assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2026.3.0")
+
+
+def test_brand_images() -> None:
+    """The brand Home Assistant serves: icon, its 2x, the logo and its dark-theme variant.
+
+    The logo's wordmark is dark grey, unreadable on a dark theme, hence dark_logo.png; the
+    icon (white on orange) reads on both and needs none.
+    """
+    brand = REPOSITORY / "custom_components" / DOMAIN / "brand"
+    sizes = {path.name: Image.open(path).size for path in sorted(brand.glob("*.png"))}
+
+    assert sizes == {
+        "dark_logo.png": (1097, 256),
+        "icon.png": (256, 256),
+        "icon@2x.png": (512, 512),
+        "logo.png": (1097, 256),
+    }
