@@ -1,7 +1,8 @@
 """Async client for MANGO OFFICE's server-client API (API «Сервер-клиент»).
 
-Independent of Home Assistant: it needs only aiohttp, and the caller's
-aiohttp session.
+Independent of Home Assistant: it needs only aiohttp and yarl, and the
+caller's aiohttp session. library/pyproject.toml in the repository builds this
+folder into a wheel named mango_office_api; library/README.md describes it.
 """
 
 from .channel import ChannelState, MangoChannel

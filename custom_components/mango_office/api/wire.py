@@ -1,9 +1,9 @@
 """Every name of the wire format that is assumed rather than documented.
 
-The vendor's full schema is not public (see PROTOCOL.md in the project's
-shared notes). Everything here is a reconstruction: when the vendor's PDF or a
-live account says otherwise, this is the one file to correct. The rest of the
-client refers to these names only.
+The vendor's full schema is not public: library/README.md in the repository
+says what the vendor documents and what is assumed. Everything here is a
+reconstruction: when the vendor's PDF or a live account says otherwise, this
+is the one file to correct. The rest of the client refers to these names only.
 """
 
 from typing import Final

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     MangoApiError,
     MangoAuthError,
     MangoClient,
@@ -19,9 +19,8 @@ from custom_components.mango_office.api import (
     TransferMethod,
 )
 from mango_simulator import MangoSimulator, RecordedRequest
-from tests.conftest import EXTENSION, TOKEN
 
-from .conftest import call_message
+from .conftest import EXTENSION, TOKEN, call_message
 
 DESTINATION = "+74959876543"
 
