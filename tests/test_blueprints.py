@@ -5,9 +5,10 @@ import shutil
 from typing import Any
 from unittest.mock import ANY
 
+from homeassistant.components import persistent_notification
 from homeassistant.components.automation.helpers import async_get_blueprints
 from homeassistant.const import STATE_ON
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
@@ -154,6 +155,48 @@ async def test_missed_call_notification(
         "EXTENSION": EXTENSION,
         "DESTINATION_NUMBER": CALLER,
     }
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+@pytest.mark.parametrize("with_phone", [False, True])
+async def test_missed_call_in_home_assistant(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    phone: str,
+    notifications: list[ServiceCall],
+    *,
+    with_phone: bool,
+) -> None:
+    """Without a phone, or besides it, the missed call shows in HA's own notifications."""
+    shown: list[persistent_notification.Notification] = []
+
+    @callback
+    def on_update(
+        kind: persistent_notification.UpdateType,
+        changed: dict[str, persistent_notification.Notification],
+    ) -> None:
+        if kind is persistent_notification.UpdateType.ADDED:
+            shown.extend(changed.values())
+
+    assert await async_setup_component(hass, persistent_notification.DOMAIN, {})
+    unsubscribe = persistent_notification.async_register_callback(hass, on_update)
+    await use_blueprint(
+        hass,
+        "missed_call_notification.yaml",
+        {"persistent_notification": True}
+        | ({"notify_device": phone} if with_phone else {}),
+    )
+
+    await simulator.incoming_missed(EXTENSION, caller=CALLER)
+    await wait_until(lambda: shown)
+    await hass.async_block_till_done()
+    unsubscribe()
+
+    assert [(n["title"], n["message"]) for n in shown] == [
+        ("Missed call", "Ivan Petrov, +7 (495) 123-45-67")
+    ]
+    assert len(notifications) == with_phone
 
 
 @pytest.mark.usefixtures("blueprint_dir")

@@ -42,11 +42,10 @@ def account_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _schema(defaults: Mapping[str, Any]) -> vol.Schema:
+def _schema(defaults: Mapping[str, Any], *, key_required: bool = True) -> vol.Schema:
+    key = vol.Required(CONF_TOKEN) if key_required else vol.Optional(CONF_TOKEN)
     fields: dict[Any, Any] = {
-        vol.Required(CONF_TOKEN): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD)
-        )
+        key: TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
     }
     fields[
         vol.Required(
@@ -137,7 +136,8 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _flatten(user_input)
+            # An empty key field keeps the stored key.
+            data = _flatten(user_input, stored_token=entry.data[CONF_TOKEN])
             # The account stays the one the entry was made for.
             unique_id = (
                 f"{entry.unique_id or ''}".rpartition("_")[0]
@@ -159,9 +159,12 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            # After an error, show what was typed: the error is about that.
+            # After an error, show what was typed: the error is about that. Never
+            # a key: the stored one must not reach the browser, and a typed one is
+            # typed again.
             data_schema=self.add_suggested_values_to_schema(
-                _schema(entry.data), user_input or {CONF_TOKEN: entry.data[CONF_TOKEN]}
+                _schema(entry.data, key_required=False),
+                {k: v for k, v in (user_input or {}).items() if k != CONF_TOKEN},
             ),
             errors=errors,
         )
@@ -270,11 +273,11 @@ def _default_titles(extension: str) -> tuple[str, ...]:
     return _title(extension), f"Mango Office {extension}"
 
 
-def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _flatten(user_input: Mapping[str, Any], stored_token: str = "") -> dict[str, Any]:
     """Turn the form's answer into entry data: the section's field sits at the top."""
     advanced = user_input.get(SECTION_ADVANCED, {})
     return {
-        CONF_TOKEN: user_input[CONF_TOKEN].strip(),
+        CONF_TOKEN: user_input.get(CONF_TOKEN, "").strip() or stored_token,
         CONF_EXTENSION: str(user_input[CONF_EXTENSION]).strip(),
         CONF_BASE_URL: advanced.get(CONF_BASE_URL, DEFAULT_BASE_URL)
         .strip()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import itertools
 import json
 import logging
+from pathlib import Path
 import secrets
 import time
 from typing import Any, Final
@@ -15,7 +16,6 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
-from . import control
 from .telephony import DEFAULT_LINE, Telephony
 from .wire import (
     API_PREFIX,
@@ -235,8 +235,17 @@ class MangoSimulator(Telephony):
 
     # -- life cycle ----------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (port 0 picks a free one)."""
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        routes: Iterable[web.AbstractRouteDef] = (),
+    ) -> None:
+        """Serve on host:port (port 0 picks a free one), with more routes if given.
+
+        The control interface comes in that way: `routes=control.routes(sim)`.
+        """
         if self._runner is not None:
             raise RuntimeError("The simulator is already running")
         self._stopping.clear()
@@ -244,7 +253,7 @@ class MangoSimulator(Telephony):
         app.router.add_route("*", "/api/{tail:.*}", self._handle_api)
         app.router.add_get("/ws/{channel_id}", self._handle_ws)
         app.router.add_get("/records/{name}", self._handle_record_file)
-        control.add_routes(app, self)
+        app.add_routes(routes)
         # A short shutdown: stop() has already released every long request.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -312,6 +321,34 @@ class MangoSimulator(Telephony):
         if extension not in self._extensions:
             raise KeyError(extension)
         self._users.setdefault(extension, _User(extension))
+
+    def save_state(self, path: Path) -> None:
+        """Write the provisioned users and their missed events, for load_state()."""
+        users = {
+            user.extension: [[stored, message] for stored, message in user.missed]
+            for user in self._users.values()
+        }
+        path.write_text(json.dumps({"users": users}, ensure_ascii=False))
+
+    def load_state(self, path: Path) -> None:
+        """Take back what save_state() wrote; a missing or unreadable file is no state.
+
+        So a restarted service still hands over the events it stored while nobody
+        was registered, as the vendor's does.
+        """
+        try:
+            users = {
+                str(extension): [(float(at), dict(message)) for at, message in missed]
+                for extension, missed in json.loads(path.read_text())["users"].items()
+            }
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            _LOGGER.info("No state taken from %s: %r", path, err)
+            return
+        for extension, missed in users.items():
+            if extension in self._extensions:
+                self._users.setdefault(extension, _User(extension)).missed.extend(
+                    missed
+                )
 
     def add_token(self, token: str) -> None:
         """Accept one more integration key."""

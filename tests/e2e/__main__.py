@@ -8,6 +8,7 @@ from pathlib import Path
 import sys
 
 from scripts.demo.hass_api import HassApiError
+from scripts.demo.processes import say
 
 from . import CHROMIUM
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # CI's set-up installs the browser: a missing one is a failure there.
         return 1 if os.environ.get("CI") else 0
     # Imported only now: it needs Playwright.
-    from .instance import E2EError, say
+    from .instance import E2EError
     from .run import run
 
     try:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
-from scripts.demo.__main__ import log_tail
+from scripts.demo.processes import ROOT, log_tail, say
 from scripts.demo.provision import (
     DASHBOARD,
     DEMO_PASSWORD,
@@ -27,7 +27,7 @@ from scripts.demo.provision import (
 )
 
 from . import CHROMIUM
-from .instance import CALLER, ROOT, TALK_SECONDS, E2EError, Instance, say
+from .instance import CALLER, TALK_SECONDS, E2EError, Instance
 
 # Headless, and nothing that reaches out to the network (the machine may be offline).
 CHROMIUM_ARGS: Final = (
