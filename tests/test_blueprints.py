@@ -3,6 +3,7 @@
 from pathlib import Path
 import shutil
 from typing import Any
+from unittest.mock import ANY
 
 from homeassistant.components import persistent_notification
 from homeassistant.components.automation.helpers import async_get_blueprints
@@ -149,7 +150,11 @@ async def test_missed_call_notification(
     await simulator.wait_for_request("callback")
 
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": CALLER}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": CALLER,
+    }
 
 
 @pytest.mark.usefixtures("blueprint_dir")
@@ -276,7 +281,11 @@ async def test_voice_callback(
 
     assert (await converse(hass, text, language)).startswith(answer)
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": number}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": number,
+    }
 
 
 @pytest.mark.usefixtures("blueprint_dir")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 import re
 from typing import Any
+from unittest.mock import ANY
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, CONF_TOKEN
@@ -182,7 +183,11 @@ async def test_callback(
     request = simulator.requests_to("callback")[-1]
     assert request.method == "POST"
     assert request.token == TOKEN
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": expected}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": expected,
+    }
     assert response is not None
     assert response["number"] == expected
     call_id = response["call_id"]
@@ -292,7 +297,12 @@ async def test_transfer_current_call(
     assert response is None
     request = simulator.requests_to("transfer")[-1]
     assert request.method == "POST"
-    assert request.params == {"CALL_ID": call_id, "TO_NUMBER": "102", "METHOD": "blind"}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "CALL_ID": call_id,
+        "TO_NUMBER": "102",
+        "METHOD": "blind",
+    }
     # The call leaves extension 101.
     await wait_for_state(hass, CALL_STATE, "idle")
 
@@ -312,6 +322,7 @@ async def test_transfer_consultative_by_name(
     )
 
     assert simulator.requests_to("transfer")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": call_id,
         "TO_NUMBER": "103",
         "METHOD": "hold",
@@ -337,6 +348,7 @@ async def test_transfer_call_on_hold(
     )
 
     assert simulator.requests_to("transfer")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": call_id,
         "TO_NUMBER": MOBILE,
         "METHOD": "blind",
@@ -358,6 +370,7 @@ async def test_transfer_named_call(
     )
 
     assert simulator.requests_to("transfer")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": call_id,
         "TO_NUMBER": "102",
         "METHOD": "blind",
@@ -452,7 +465,7 @@ async def test_route(
 
     request = simulator.requests_to("route/async")[-1]
     assert request.method == "POST"
-    assert request.params == {"CALL_ID": call_id, "TO_NUMBER": "102"}
+    assert request.params == {"COMMAND_ID": ANY, "CALL_ID": call_id, "TO_NUMBER": "102"}
     assert response is not None
     assert set(response) == {"request_id"}
     request_id = response["request_id"]
@@ -507,6 +520,7 @@ async def test_route_by_name(
 
     assert response is not None
     assert simulator.requests_to("route/async")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": ids["call_id"],
         "TO_NUMBER": "102",
     }
@@ -689,6 +703,7 @@ async def test_two_entries_need_config_entry_id(
             blocking=True,
         )
         assert simulator.requests_to("callback")[-1].params == {
+            "COMMAND_ID": ANY,
             "EXTENSION": extension,
             "DESTINATION_NUMBER": MOBILE,
         }

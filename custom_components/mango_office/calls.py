@@ -254,11 +254,16 @@ class CallTracker:
         received: datetime,
         event_types: list[str | None],
     ) -> Call:
+        direction = self._direction(event)
         call = Call(
             call_id=event.call_id,
             entry_id=event.entry_id,
-            direction=event.direction,
-            incoming=self._is_incoming(event),
+            direction=direction,
+            incoming=direction is Direction.INBOUND
+            or (
+                direction is not Direction.OUTBOUND
+                and event.callee.extension == self.extension
+            ),
             state=event.state,
             caller=event.caller,
             callee=event.callee,
@@ -344,13 +349,20 @@ class CallTracker:
         event_types.append(CALL_MISSED if missed else CALL_ENDED)
         return duration
 
-    def _is_incoming(self, event: CallEvent) -> bool:
-        if event.direction is Direction.INBOUND:
-            return True
-        if event.direction is Direction.OUTBOUND:
-            return False
-        # Internal, or the service did not say: it is incoming if we are called.
-        return event.callee.extension == self.extension
+    def _direction(self, event: CallEvent) -> Direction:
+        """The direction the event gives, else the one its parties tell.
+
+        The VPBX API says it only in a call's summary: the side that carries
+        this extension, and whether the other side is an extension too, tell.
+        """
+        if event.direction is not Direction.UNKNOWN:
+            return event.direction
+        caller, callee = event.caller, event.callee
+        if callee.extension == self.extension:
+            return Direction.INTERNAL if caller.extension else Direction.INBOUND
+        if caller.extension == self.extension:
+            return Direction.INTERNAL if callee.extension else Direction.OUTBOUND
+        return Direction.UNKNOWN
 
     def _describe(self, caller: Party, callee: Party) -> _Described:
         caller_number = party_number(caller)

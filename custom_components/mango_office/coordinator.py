@@ -29,6 +29,7 @@ from .api import (
     PushEvent,
     RecordEvent,
     RouteResultEvent,
+    SummaryEvent,
 )
 from .calls import Call, CallTracker, ExtensionCalls, LastCaller, StoredCalls
 from .const import CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN, LOGGER
@@ -287,6 +288,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 news = [ivr_notification(event, self.phonebook, replayed=replayed)]
             case RouteResultEvent():
                 news = [route_result_notification(event, replayed=replayed)]
+            case SummaryEvent():
+                # The legs told the call as it went; its summary adds nothing shown.
+                return
         fire = self.hass.bus.async_fire
         for notification in news:
             fire(notification.kind, notification.bus_data(self._source))

@@ -16,6 +16,7 @@ import signal
 import sys
 
 from . import control
+from .dialect import DIALECTS, SERVER_CLIENT
 from .simulator import MangoSimulator
 
 _LOGGER = logging.getLogger("mango_simulator")
@@ -92,6 +93,13 @@ scenarios; simulator/mango_simulator/telephony.py describes each scenario in ful
         "in progress end when the simulator stops, so a client that comes back "
         "learns that they ended)",
     )
+    parser.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default=SERVER_CLIENT,
+        help="server-client: the wire format as the client assumes it (default); "
+        "vpbx: frames and result codes in the VPBX API's spellings",
+    )
     return parser.parse_args(argv)
 
 
@@ -103,6 +111,7 @@ async def run(args: argparse.Namespace, stop: asyncio.Event | None = None) -> No
         step_delay=args.step_delay,
         record_delay=args.record_delay,
         seed=args.seed,
+        dialect=args.dialect,
     )
     if args.state is not None:
         sim.load_state(args.state)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
+from .dialect import DIALECTS, SERVER_CLIENT, VPBX, result_code, to_vpbx
 from .telephony import DEFAULT_LINE, Telephony
 from .wire import (
     API_PREFIX,
@@ -135,6 +136,10 @@ class _Params:
             raise ApiError(CODE_INVALID_PARAMETERS, f"{name} is required")
         return text
 
+    def optional(self, name: str) -> str | None:
+        value = self._values.get(name)
+        return None if value is None else str(value)
+
     def number(self, name: str, default: int) -> int:
         if self._values.get(name) is None:
             return default
@@ -183,6 +188,7 @@ class MangoSimulator(Telephony):
         seed: int | None = None,
         missed_ttl: float = MISSED_TTL,
         hang_seconds: float = 120.0,
+        dialect: str = SERVER_CLIENT,
     ) -> None:
         """Configure the simulated account.
 
@@ -195,7 +201,11 @@ class MangoSimulator(Telephony):
             seed: makes ids and random choices reproducible.
             missed_ttl: how long missed events are kept.
             hang_seconds: how long a "timeout" fault hangs (at most; stop() ends it).
+            dialect: "server-client" (the wire format as assumed), or "vpbx":
+                frames and result codes in the VPBX API's spellings (dialect.py).
         """
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {DIALECTS}")
         super().__init__(
             extensions=extensions,
             step_delay=step_delay,
@@ -206,6 +216,9 @@ class MangoSimulator(Telephony):
         self._tokens = {str(token) for token in tokens}
         self._missed_ttl = missed_ttl
         self.hang_seconds = hang_seconds
+        self.dialect = dialect
+        # Route request ids and the command ids the client sent with them.
+        self._command_ids: dict[str, str] = {}
         self._users: dict[str, _User] = {}
         self._channels: dict[str, _Channel] = {}
         # Open websockets by channel id, oldest first.
@@ -441,6 +454,14 @@ class MangoSimulator(Telephony):
         return candidates[-1] if candidates else None
 
     async def _deliver(self, extension: str, message: dict[str, Any]) -> str:
+        if self.dialect != VPBX:
+            return await self._deliver_one(extension, message)
+        outcome = "dropped"
+        for spelt in to_vpbx(message, self._command_ids):
+            outcome = await self._deliver_one(extension, spelt)
+        return outcome
+
+    async def _deliver_one(self, extension: str, message: dict[str, Any]) -> str:
         user = self._users.get(extension)
         if user is None:
             _LOGGER.info(
@@ -656,6 +677,8 @@ class MangoSimulator(Telephony):
         else:
             body = {**envelope(), **result}
             status = 200
+        if self.dialect == VPBX:
+            body["Result"]["code"] = result_code(body["Result"]["code"])
         _LOGGER.info(
             "%s %s %s -> %s %s",
             request.method,
@@ -798,13 +821,20 @@ class MangoSimulator(Telephony):
         leg, result = self._route_request(
             params.text(PARAM_CALL_ID), params.text(PARAM_TO_NUMBER)
         )
+        self._remember_command(params, result)
         self._spawn(self._route_follow_up(leg, result))
-        return {"request_id": result["request_id"]}
+        # The VPBX API answers a command with its result code alone.
+        return {} if self.dialect == VPBX else {"request_id": result["request_id"]}
+
+    def _remember_command(self, params: _Params, result: dict[str, Any]) -> None:
+        if (command_id := params.optional("COMMAND_ID")) is not None:
+            self._command_ids[result["request_id"]] = command_id
 
     async def _api_route(self, request: web.Request, params: _Params) -> dict[str, Any]:
         leg, result = self._route_request(
             params.text(PARAM_CALL_ID), params.text(PARAM_TO_NUMBER)
         )
+        self._remember_command(params, result)
         self._spawn(self._route_follow_up(leg, result))
         return dict(result)
 

@@ -205,10 +205,34 @@ def test_internal_call_is_incoming_when_we_are_called(
     assert (tracker.snapshot.last_caller is not None) is incoming
 
 
-def test_without_a_direction_the_called_extension_decides(tracker: CallTracker) -> None:
-    """Without a direction the called extension decides."""
-    feed(tracker, event("c1", "APPEARED", direction=None))
-    assert tracker.snapshot.current_call.incoming is True
+@pytest.mark.parametrize(
+    ("caller", "callee", "direction", "call_state"),
+    [
+        ({"number": OUTSIDE}, {"extension": EXTENSION}, "in", "ringing"),
+        ({"extension": EXTENSION}, {"number": OUTSIDE}, "out", "dialing"),
+        ({"extension": "102"}, {"extension": EXTENSION}, "internal", "ringing"),
+        ({"extension": EXTENSION}, {"extension": "102"}, "internal", "dialing"),
+        # A leg between others (the extension only watches it): no telling.
+        ({"number": OUTSIDE}, {"extension": "102"}, "unknown", "dialing"),
+    ],
+)
+def test_without_a_direction_the_parties_tell_it(
+    tracker: CallTracker,
+    caller: dict[str, str],
+    callee: dict[str, str],
+    direction: str,
+    call_state: str,
+) -> None:
+    """As in the VPBX API's events: the side that carries the extension decides."""
+    feed(
+        tracker,
+        event("c1", "APPEARED", direction=None, **{"from": caller, "to": callee}),
+    )
+    call = tracker.snapshot.current_call
+    assert (call.direction.value, tracker.snapshot.call_state) == (
+        direction,
+        call_state,
+    )
 
 
 def test_on_hold_outranks_a_second_call_ringing(tracker: CallTracker) -> None:
@@ -252,6 +276,29 @@ def test_an_update_keeps_what_it_leaves_out(tracker: CallTracker) -> None:
     assert call.seq == 2  # an event without seq keeps the last one
 
 
+@pytest.mark.parametrize(
+    ("update", "caller", "callee"),
+    [
+        # Picked up by another extension of the group: only the callee is new.
+        ({"from": None, "to": {"extension": "102"}}, OUTSIDE, "102"),
+        # The caller's side is now an extension (a transfer from inside).
+        ({"from": {"extension": "102"}, "to": None}, "102", EXTENSION),
+        # The same parties again: nothing to name anew.
+        ({}, OUTSIDE, EXTENSION),
+    ],
+)
+def test_an_update_names_the_parties_it_changes(
+    tracker: CallTracker, update: dict[str, Any], caller: str, callee: str
+) -> None:
+    """Each side an update names replaces that side, with its phonebook name."""
+    feed(tracker, event("c1", "APPEARED"))
+    feed(tracker, event("c1", "CONNECTED", at=2, **update))
+    call = tracker.snapshot.current_call
+    names = {OUTSIDE: "Ivan Petrov", "102": "Reception", EXTENSION: None}
+    assert (call.caller_number, call.caller_name) == (caller, names[caller])
+    assert (call.callee_number, call.callee_name) == (callee, names[callee])
+
+
 def test_last_seqs_are_for_the_channel(tracker: CallTracker) -> None:
     """Last seqs are for the channel."""
     feed(tracker, event("a", "APPEARED", seq=4), event("b", "APPEARED"))
@@ -283,6 +330,18 @@ def test_pruning_forgets_ringing_sooner_than_talking(tracker: CallTracker) -> No
     assert not tracker.prune(T0 + STALE_CALL_AFTER)
     assert tracker.prune(T0 + STALE_CALL_AFTER + timedelta(seconds=1))
     assert tracker.snapshot.call_state == "idle"
+
+
+def test_how_long_a_call_without_news_is_kept(tracker: CallTracker) -> None:
+    """Ten minutes of ringing, eight hours of talking or holding: then it is forgotten."""
+    feed(tracker, event("ringing", "APPEARED"), event("talking", "CONNECTED"))
+    feed(tracker, event("held", "CONNECTED"), event("held", "ONHOLD"))
+    assert not tracker.prune(T0 + timedelta(minutes=10))
+    assert tracker.prune(T0 + timedelta(minutes=10, seconds=1))
+    assert sorted(tracker.snapshot.calls) == ["held", "talking"]
+    assert not tracker.prune(T0 + timedelta(hours=8))
+    assert tracker.prune(T0 + timedelta(hours=8, seconds=1))
+    assert dict(tracker.snapshot.calls) == {}
 
 
 def test_calls_in_progress_are_bounded(tracker: CallTracker) -> None:

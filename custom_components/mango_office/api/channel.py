@@ -28,6 +28,7 @@ from .models import (
     PushEvent,
     RecordEvent,
     RouteResultEvent,
+    SummaryEvent,
     parse_message,
 )
 from .redact import redact_message
@@ -209,6 +210,8 @@ class MangoChannel:
         attempt = 0
         try:
             while not self._closing.is_set():
+                # What the service asked to wait (Retry-After), at least.
+                asked = 0.0
                 try:
                     if self._websocket is None:
                         await self.connect()
@@ -225,6 +228,8 @@ class MangoChannel:
                     return
                 except MangoError as err:
                     self._record_error(err)
+                    if isinstance(err, MangoConnectionError):
+                        asked = err.retry_after or 0.0
                     _LOGGER.debug(
                         "Channel of extension %s stopped: %s", self.extension, err
                     )
@@ -249,7 +254,7 @@ class MangoChannel:
                 if self._closing.is_set():
                     break
                 self._set_state(ChannelState.DISCONNECTED)
-                delay = self.retry_delay(attempt)
+                delay = max(self.retry_delay(attempt), asked)
                 attempt += 1
                 try:
                     async with asyncio.timeout(delay):
@@ -558,6 +563,8 @@ class MangoChannel:
                 key = ("ivr", event.call_id, event.status)
             case RouteResultEvent():
                 key = ("route_result", event.request_id)
+            case SummaryEvent():
+                key = ("summary", event.entry_id)
         if key in self._delivered:
             self.stats.duplicates_dropped += 1
             return False

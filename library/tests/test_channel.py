@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     CallEvent,
     CallState,
     ChannelState,
@@ -26,11 +26,21 @@ from custom_components.mango_office.api import (
     channel as channel_module,
 )
 from mango_simulator import MangoSimulator
-from tests.conftest import CALLER, EXTENSION, LINE, TOKEN
 
-from .conftest import Recorder, RunningChannel, StartChannel, call_message, seqs
+from .conftest import (
+    CALLER,
+    EXTENSION,
+    LINE,
+    TOKEN,
+    Recorder,
+    RunningChannel,
+    StartChannel,
+    call_message,
+    seqs,
+)
 
-LOGGER_NAME = "custom_components.mango_office.api"
+# The library's loggers, whatever its package is called where it runs.
+LOGGER_NAME = MangoChannel.__module__.rpartition(".")[0]
 
 
 def record_message(record_id: str, status: str = "AVAILABLE") -> dict[str, Any]:

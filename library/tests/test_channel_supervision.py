@@ -6,7 +6,7 @@ import logging
 import aiohttp
 import pytest
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     ChannelState,
     MangoChannel,
     MangoClient,
