@@ -302,6 +302,7 @@ async def test_transfer_current_call(
         "CALL_ID": call_id,
         "TO_NUMBER": "102",
         "METHOD": "blind",
+        "INITIATOR": EXTENSION,
     }
     # The call leaves extension 101.
     await wait_for_state(hass, CALL_STATE, "idle")
@@ -326,6 +327,7 @@ async def test_transfer_consultative_by_name(
         "CALL_ID": call_id,
         "TO_NUMBER": "103",
         "METHOD": "hold",
+        "INITIATOR": EXTENSION,
     }
     await wait_for_state(hass, CALL_STATE, "idle")
 
@@ -352,6 +354,7 @@ async def test_transfer_call_on_hold(
         "CALL_ID": call_id,
         "TO_NUMBER": MOBILE,
         "METHOD": "blind",
+        "INITIATOR": EXTENSION,
     }
     await wait_for_state(hass, CALL_STATE, "idle")
 
@@ -374,6 +377,7 @@ async def test_transfer_named_call(
         "CALL_ID": call_id,
         "TO_NUMBER": "102",
         "METHOD": "blind",
+        "INITIATOR": EXTENSION,
     }
 
 

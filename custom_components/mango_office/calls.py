@@ -141,6 +141,8 @@ class CallNews:
     duration: int | None
     """Seconds of talk, once an answered leg ended."""
     disconnect_reason: int | None
+    outcome: str | None
+    """How the leg ended, in a word from its disconnect_reason; None before it ended."""
     time: datetime
 
 
@@ -224,6 +226,7 @@ class CallTracker:
                 state=event.state,
                 duration=duration,
                 disconnect_reason=event.disconnect_reason,
+                outcome=event.outcome,
                 time=time,
             )
             for event_type in event_types or [None]

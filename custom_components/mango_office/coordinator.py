@@ -7,7 +7,7 @@ new ``MangoData``; each entity writes only when what it shows changed.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -26,6 +26,7 @@ from .api import (
     IvrEvent,
     MangoChannel,
     MangoClient,
+    MangoError,
     PushEvent,
     RecordEvent,
     RouteResultEvent,
@@ -282,6 +283,15 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                     )
                 ]
                 self._schedule_save()
+            case RecordEvent(url=None) if event.available:
+                # The VPBX API tells a finished recording by its id: the link
+                # comes on request, and the news with it.
+                self.config_entry.async_create_background_task(
+                    self.hass,
+                    self._async_record_with_link(event, replayed),
+                    name=f"{self.name} recording link",
+                )
+                return
             case RecordEvent():
                 news = [record_notification(event, replayed=replayed)]
             case IvrEvent():
@@ -291,6 +301,19 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             case SummaryEvent():
                 # The legs told the call as it went; its summary adds nothing shown.
                 return
+        self._deliver(news)
+
+    async def _async_record_with_link(self, event: RecordEvent, replayed: bool) -> None:
+        try:
+            url = await self.client.get_record_url(event.record_id)
+        except MangoError as err:
+            # Still news: get_record can fetch the link later.
+            LOGGER.debug("No link yet for recording %s: %s", event.record_id, err)
+            url = None
+        self._deliver([record_notification(replace(event, url=url), replayed=replayed)])
+
+    def _deliver(self, news: list[Notification]) -> None:
+        """Fire the bus events, then show the news, or keep it while not live."""
         fire = self.hass.bus.async_fire
         for notification in news:
             fire(notification.kind, notification.bus_data(self._source))

@@ -23,6 +23,11 @@ from .const import (
 )
 from .coordinator import MangoConfigEntry
 
+PROBE: Final = (
+    "From Home Assistant's configuration folder: python -m "
+    "custom_components.mango_office.api.probe --extension <extension> "
+    "(the README's Troubleshooting says more)"
+)
 TO_REDACT: Final = {
     CONF_TOKEN,
     CONF_BASE_URL,
@@ -87,6 +92,8 @@ async def async_get_config_entry_diagnostics(
                     for exchange in coordinator.client.recent_exchanges
                 ],
             },
+            # Where the wire format needs correcting, the probe brings the evidence.
+            "probe": PROBE,
             "phonebook_entries": len(entry.options.get(CONF_PHONEBOOK, {})),
             "call_state": calls.call_state,
             "calls": [asdict(call) for call in calls.calls.values()],

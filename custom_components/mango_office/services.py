@@ -171,7 +171,9 @@ async def _async_transfer(call: ServiceCall) -> None:
             )
         call_id = current.call_id
     async with action_errors(coordinator.hass, coordinator.config_entry):
-        await coordinator.client.transfer(call_id, to, call.data[ATTR_METHOD])
+        await coordinator.client.transfer(
+            call_id, to, call.data[ATTR_METHOD], initiator=coordinator.extension
+        )
 
 
 async def _async_route(call: ServiceCall) -> ServiceResponse:

@@ -454,6 +454,7 @@ GOOD_CALL: dict[str, Any] = {
         {"state": "RINGING"},
         {"caller": [None]},
         {"caller": "+74951234567"},
+        {"caller": {"extension": None, "number": OUTSIDE}},
         {"callee": ["1O1", None]},
         {"line_number": "call me"},
         {"started_at": "yesterday"},
@@ -559,6 +560,15 @@ def test_a_damaged_file_starts_empty(stored: object) -> None:
     loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
     assert loaded.snapshot.missed_calls == 0
     assert dict(loaded.snapshot.calls) == {}
+
+
+@pytest.mark.parametrize("seq", [2**63 - 1, -(2**63 - 1), 0])
+def test_any_64_bit_seq_is_kept(seq: int) -> None:
+    """Every seq a 64-bit integer holds checks out."""
+    loaded = CallTracker.from_dict(
+        EXTENSION, PHONEBOOK, {"calls": [{**GOOD_CALL, "seq": seq}]}
+    )
+    assert loaded.last_seqs() == {"c1": seq}
 
 
 def test_a_huge_saved_file_keeps_the_newest_calls() -> None:
