@@ -247,9 +247,20 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 
 @pytest.fixture
-async def simulator(socket_enabled: None) -> AsyncGenerator[MangoSimulator]:
-    """A MANGO OFFICE simulator on a free port of 127.0.0.1, with no delays."""
-    sim = MangoSimulator(tokens={TOKEN}, extensions={"101", "102", "103"}, seed=1)
+async def simulator(
+    socket_enabled: None, request: pytest.FixtureRequest
+) -> AsyncGenerator[MangoSimulator]:
+    """A MANGO OFFICE simulator on a free port of 127.0.0.1, with no delays.
+
+    It speaks the wire format as assumed, or the VPBX API's spellings where a
+    test asks with ``@pytest.mark.parametrize("simulator", ["vpbx"], indirect=True)``.
+    """
+    sim = MangoSimulator(
+        tokens={TOKEN},
+        extensions={"101", "102", "103"},
+        seed=1,
+        dialect=getattr(request, "param", "server-client"),
+    )
     await sim.start(host="127.0.0.1", port=0)
     yield sim
     await sim.stop()

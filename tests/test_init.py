@@ -233,9 +233,10 @@ async def test_an_outage_longer_than_a_blip_shows(
 async def test_token_revoked_while_running_starts_reauth(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """A token revoked while connected stops the channel and asks for a new one."""
+    """A token revoked while connected, refused again later, stops the channel and asks for a new one."""
     channel = init_integration.runtime_data.channel
     channel._retry_minimum = channel._retry_maximum = 0.01
+    channel._auth_confirm_after = 0.1
     simulator.revoke_token(TOKEN)
     await wait_connected(hass, connected=False)
     await wait_until(hass.config_entries.flow.async_progress)

@@ -436,10 +436,14 @@ class CallTracker:
 
 
 def party_number(party: Party) -> str | None:
-    """The number to show for one end of a call: its outside number, else its extension."""
-    if party.number is not None:
-        return normalize_number(party.number) or party.number
-    return party.extension
+    """The number to show for one end of a call.
+
+    A phone number, in one form; else the extension (the VPBX API gives an
+    extension its SIP address as its number); else whatever number it has.
+    """
+    if party.number is not None and (number := normalize_number(party.number)):
+        return number
+    return party.extension or party.number
 
 
 class _Described(TypedDict):

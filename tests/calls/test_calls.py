@@ -205,6 +205,19 @@ def test_internal_call_is_incoming_when_we_are_called(
     assert (tracker.snapshot.last_caller is not None) is incoming
 
 
+def test_an_extensions_sip_address_shows_as_the_extension(tracker: CallTracker) -> None:
+    """The VPBX API gives an extension its SIP address as its number."""
+    sip = "sip:101@vpbx400000001.mangosip.ru"
+    feed(
+        tracker,
+        event("c1", "APPEARED", to={"extension": EXTENSION, "number": sip}),
+    )
+    assert tracker.snapshot.current_call.callee_number == EXTENSION
+    outside = "sip:user@example.mangosip.ru"
+    feed(tracker, event("c2", "APPEARED", **{"from": {"number": outside}}))
+    assert tracker.snapshot.calls["c2"].caller_number == outside
+
+
 @pytest.mark.parametrize(
     ("caller", "callee", "direction", "call_state"),
     [

@@ -37,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="save the README's screenshots into DIR (e.g. docs)",
     )
+    parser.add_argument(
+        "--dialect",
+        choices=("server-client", "vpbx"),
+        default="server-client",
+        help="the simulator's spellings: the wire format as assumed, or the VPBX API's",
+    )
     args = parser.parse_args(argv)
     if reason := browser_missing():
         sys.stdout.write(f"SKIPPED: the browser test cannot run here: {reason}.\n")
@@ -47,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .run import run
 
     try:
-        run(args.screenshots.resolve() if args.screenshots else None)
+        run(args.screenshots.resolve() if args.screenshots else None, args.dialect)
     except (E2EError, HassApiError) as err:
         say(f"FAILED: {err}")
         return 1

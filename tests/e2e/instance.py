@@ -58,8 +58,17 @@ def free_port() -> int:
 class Instance:
     """The simulator and Home Assistant on a fresh configuration, onboarded."""
 
-    def __init__(self, workdir: Path, configuration: str | None = None) -> None:
-        """Prepare the configuration in workdir (the demo's, or `configuration`)."""
+    def __init__(
+        self,
+        workdir: Path,
+        configuration: str | None = None,
+        *,
+        dialect: str = "server-client",
+    ) -> None:
+        """Prepare the configuration in workdir (the demo's, or `configuration`).
+
+        dialect: the simulator's spellings (server-client, or vpbx for the VPBX API's).
+        """
         self.config_dir = workdir / "config"
         self.config_dir.mkdir()
         if configuration is None:
@@ -85,6 +94,8 @@ class Instance:
             "0",
             "--step-delay",
             str(STEP_DELAY),
+            "--dialect",
+            dialect,
         )
 
     @property

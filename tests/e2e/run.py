@@ -310,11 +310,11 @@ def run_language(
     missed_call_counts(browser, instance, language, extension)
 
 
-def run(shots_dir: Path | None) -> None:
+def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
     """Start everything, run the flow in English and in Russian, stop everything."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mango-e2e-") as workdir:
-        instance = Instance(Path(workdir))
+        instance = Instance(Path(workdir), dialect=dialect)
         try:
             say(f"==> Starting the simulator and Home Assistant on {instance.hass_url}")
             instance.start()
