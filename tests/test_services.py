@@ -1,7 +1,7 @@
 """The actions of MANGO OFFICE, run against the simulator: callback, transfer, route, get_record."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
 import re
@@ -503,6 +503,32 @@ async def test_route(
     assert state.attributes["to"] == "102"
     assert state.attributes["call_id"] == call_id
     assert state.attributes["replayed"] is False
+
+
+async def test_actions_past_the_rate_say_when_to_try_again(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Route allows one request per 2 s: the second waits its turn, the third is told when to retry."""
+    ids = await simulator.incoming_via_ivr()
+
+    def route() -> Awaitable[Any]:
+        return hass.services.async_call(
+            DOMAIN,
+            services.SERVICE_ROUTE,
+            {"call_id": ids["call_id"], "to": "102"},
+            blocking=True,
+            return_response=True,
+        )
+
+    outcomes = await asyncio.gather(route(), route(), route(), return_exceptions=True)
+
+    refused = [o for o in outcomes if isinstance(o, HomeAssistantError)]
+    assert len(refused) == 1
+    assert refused[0].translation_key == "rate_limited"
+    assert 1 <= int(refused[0].translation_placeholders["seconds"]) <= 4
+    assert "try again in" in str(refused[0])
+    # Two went out, never a burst the service refuses.
+    assert len(simulator.requests_to("route/async")) == 2
 
 
 async def test_route_by_name(
