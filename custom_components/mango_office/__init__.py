@@ -8,17 +8,13 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import DEFAULT_BASE_URL, MangoClient
 from .const import CONF_BASE_URL, CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN
-from .coordinator import (
-    MangoConfigEntry,
-    MangoCoordinator,
-    async_load_tracker,
-    calls_store,
-)
+from .coordinator import MangoConfigEntry, MangoCoordinator
 from .entity import device_info
 from .helpers import setup_errors
 from .intents import async_register_intents
 from .phonebook import Phonebook
 from .services import async_setup_services
+from .storage import CallsStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -52,9 +48,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
             device_registry.async_update_device(
                 stale.id, remove_config_entry_id=entry.entry_id
             )
-    store = calls_store(hass, entry)
-    tracker = await async_load_tracker(
-        store, extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+    store = CallsStore(hass, entry)
+    tracker = await store.async_load(
+        extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
     )
     coordinator = MangoCoordinator(
         hass, entry, client, device.id, tracker=tracker, store=store
@@ -82,7 +78,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
     """Forget the calls saved for a removed entry."""
-    await calls_store(hass, entry).async_remove()
+    await CallsStore(hass, entry).async_remove()
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:

@@ -14,9 +14,7 @@ from typing import Final
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -32,8 +30,8 @@ from .api import (
     RouteResultEvent,
     SummaryEvent,
 )
-from .calls import Call, CallTracker, ExtensionCalls, LastCaller, StoredCalls
-from .const import CONF_EXTENSION, CONF_PHONEBOOK, DOMAIN, LOGGER
+from .calls import CallTracker, ExtensionCalls
+from .const import CONF_EXTENSION, CONF_PHONEBOOK, LOGGER
 from .payloads import (
     Notification,
     call_notification,
@@ -42,15 +40,12 @@ from .payloads import (
     route_result_notification,
 )
 from .phonebook import Phonebook
+from .storage import CallsStore
 
 type MangoConfigEntry = ConfigEntry[MangoCoordinator]
 
 # Calls whose end was lost are forgotten this often; nothing is sent.
 PRUNE_INTERVAL: Final = timedelta(minutes=1)
-# The calls in progress are saved this long after they change (and always
-# when the entry unloads or Home Assistant stops).
-SAVE_DELAY: Final = 10.0
-STORAGE_VERSION: Final = 1
 # A connection back within this long was a blip: the entities stay as they
 # are, and only the debug log tells.
 BLIP_GRACE: Final = 10.0
@@ -66,23 +61,6 @@ class MangoData:
     """What just happened, for the event entities: each one is shown."""
     caught_up: tuple[Notification, ...] = ()
     """The latest news of each kind and type from while the entities were unavailable."""
-
-
-def calls_store(hass: HomeAssistant, entry: ConfigEntry) -> Store[StoredCalls]:
-    """Where an entry's calls in progress are saved."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
-
-
-async def async_load_tracker(
-    store: Store[StoredCalls], extension: str, phonebook: Phonebook
-) -> CallTracker:
-    """Take back the calls in progress, the missed-call count and the last caller."""
-    try:
-        stored: object = await store.async_load()
-    except (HomeAssistantError, NotImplementedError, ValueError) as err:
-        LOGGER.warning("Ignoring the saved calls of extension %s: %s", extension, err)
-        stored = None
-    return CallTracker.from_dict(extension, phonebook, stored)
 
 
 class MangoCoordinator(DataUpdateCoordinator[MangoData]):
@@ -104,7 +82,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         device_id: str,
         *,
         tracker: CallTracker,
-        store: Store[StoredCalls],
+        store: CallsStore,
     ) -> None:
         """Set up the channel; nothing is sent until it is connected."""
         self.extension: str = entry.data[CONF_EXTENSION]
@@ -143,30 +121,11 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """Whether the channel is connected and every missed event is in."""
         self._unavailable_later: CALLBACK_TYPE | None = None
         self._lost = False
-        self._save_pending = False
-        self._saved_at_shutdown = False
 
     @property
     def connected(self) -> bool:
         """Whether the channel is live and the entities show it."""
         return self.last_update_success
-
-    @property
-    def phonebook(self) -> Phonebook:
-        """The phonebook in use."""
-        return self.data.phonebook
-
-    @property
-    def current_call(self) -> Call | None:
-        """The call that matters most now, if any."""
-        return self.data.calls.current_call
-
-    @property
-    def last_caller(self) -> LastCaller | None:
-        """The last incoming call."""
-        return self.data.calls.last_caller
-
-    # -- life cycle ----------------------------------------------------------
 
     @callback
     def async_start(self) -> None:
@@ -200,9 +159,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         await super().async_shutdown()
         await self.channel.close()
         self._cancel_unavailable_later()
-        if not self._saved_at_shutdown:
-            self._saved_at_shutdown = True
-            await self._store.async_save(self._data_to_store())
+        await self._store.async_close()
 
     @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
@@ -210,8 +167,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         phonebook = Phonebook(entries)
         self._tracker.set_phonebook(phonebook)
         self._publish(phonebook=phonebook)
-
-    # -- the channel's news --------------------------------------------------
 
     @callback
     def _handle_state(self, state: ChannelState) -> None:
@@ -224,7 +179,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                     "Extension %s is connected to MANGO OFFICE again", self.extension
                 )
             self._tracker.prune(dt_util.utcnow())
-            self._schedule_save()
+            self._store.schedule_save()
             caught_up = tuple(self._held.values())
             self._held.clear()
             self.async_set_updated_data(self._data(caught_up=caught_up))
@@ -245,15 +200,12 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             self._unavailable_later = async_call_later(
                 self.hass,
                 BLIP_GRACE,
-                HassJob(self._unavailable_after_grace, cancel_on_shutdown=True),
+                HassJob(self._become_unavailable, cancel_on_shutdown=True),
             )
 
     @callback
-    def _unavailable_after_grace(self, _: datetime) -> None:
+    def _become_unavailable(self, _: datetime | None = None) -> None:
         self._unavailable_later = None
-        self._become_unavailable()
-
-    def _become_unavailable(self) -> None:
         if not self.last_update_success:
             return
         # Once when it goes, once when it comes back: the retries in
@@ -282,7 +234,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                         event, now=dt_util.utcnow(), replayed=replayed
                     )
                 ]
-                self._schedule_save()
+                self._store.schedule_save()
             case RecordEvent(url=None) if event.available:
                 # The VPBX API tells a finished recording by its id: the link
                 # comes on request, and the news with it.
@@ -295,7 +247,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             case RecordEvent():
                 news = [record_notification(event, replayed=replayed)]
             case IvrEvent():
-                news = [ivr_notification(event, self.phonebook, replayed=replayed)]
+                news = [ivr_notification(event, self.data.phonebook, replayed=replayed)]
             case RouteResultEvent():
                 news = [route_result_notification(event, replayed=replayed)]
             case SummaryEvent():
@@ -334,7 +286,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             LOGGER.debug(
                 "Extension %s: forgot calls whose end never came", self.extension
             )
-            self._schedule_save()
+            self._store.schedule_save()
             self._publish()
 
     def _data(
@@ -358,15 +310,3 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             self.async_set_updated_data(data)
         else:
             self.data = data
-
-    # -- storage -------------------------------------------------------------
-
-    def _schedule_save(self) -> None:
-        # One timer per save, not one per message.
-        if not self._save_pending:
-            self._save_pending = True
-            self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
-
-    def _data_to_store(self) -> StoredCalls:
-        self._save_pending = False
-        return self._tracker.as_dict()

@@ -85,7 +85,7 @@ def resolve_number(coordinator: MangoCoordinator, text: str) -> str:
     """Turn what the user said into a number: a number in any usual form, or a phonebook name."""
     if (number := normalize_number(text)) is not None:
         return number
-    matches = coordinator.phonebook.numbers_named(text)
+    matches = coordinator.data.phonebook.numbers_named(text)
     if len(matches) == 1:
         return next(iter(matches))
     if not matches:
@@ -139,7 +139,7 @@ async def async_place_callback(
     number = resolve_number(coordinator, text)
     async with action_errors(coordinator.hass, coordinator.config_entry):
         call_id = await coordinator.client.callback(coordinator.extension, number)
-    return PlacedCallback(call_id, number, coordinator.phonebook.name_of(number))
+    return PlacedCallback(call_id, number, coordinator.data.phonebook.name_of(number))
 
 
 async def _async_callback(call: ServiceCall) -> ServiceResponse:
@@ -159,7 +159,7 @@ async def _async_transfer(call: ServiceCall) -> None:
     coordinator = _coordinator(call.hass, call)
     to = resolve_number(coordinator, call.data[ATTR_TO])
     if (call_id := call.data.get(ATTR_CALL_ID)) is None:
-        current = coordinator.current_call
+        current = coordinator.data.calls.current_call
         if current is None or current.state not in (
             CallState.CONNECTED,
             CallState.ON_HOLD,

@@ -11,6 +11,7 @@ from mango_office_engine.calls import (
     STALE_RINGING_AFTER,
     CallNews,
     CallTracker,
+    restore_tracker,
 )
 from mango_office_engine.phonebook import Phonebook
 import pytest
@@ -401,7 +402,7 @@ def test_storage_round_trip_keeps_every_field(tracker: CallTracker) -> None:
         at=10,
     )
     saved = json.loads(json.dumps(tracker.as_dict()))
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, saved)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, saved)
 
     assert loaded.snapshot == tracker.snapshot
     assert loaded.as_dict() == saved
@@ -484,7 +485,7 @@ def test_a_damaged_saved_call_is_left_out(damage: dict[str, Any]) -> None:
         "missed_calls": 3,
         "last_caller": None,
     }
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, stored)
     assert list(loaded.snapshot.calls) == ["kept"]
     assert loaded.snapshot.missed_calls == 3
 
@@ -492,7 +493,7 @@ def test_a_damaged_saved_call_is_left_out(damage: dict[str, Any]) -> None:
 @pytest.mark.parametrize("seq", ["1", 1.5, True, 2**70, None])
 def test_a_damaged_seq_costs_only_the_stale_check(seq: object) -> None:
     """A damaged seq costs only the stale check."""
-    loaded = CallTracker.from_dict(
+    loaded = restore_tracker(
         EXTENSION, PHONEBOOK, {"calls": [{**GOOD_CALL, "seq": seq}]}
     )
     assert loaded.snapshot.calls["c1"].seq is None
@@ -548,7 +549,7 @@ def test_a_damaged_seq_costs_only_the_stale_check(seq: object) -> None:
 )
 def test_a_damaged_last_caller_is_left_out(last_caller: object) -> None:
     """A damaged last caller is left out."""
-    loaded = CallTracker.from_dict(
+    loaded = restore_tracker(
         EXTENSION, PHONEBOOK, {"last_caller": last_caller, "missed_calls": 2}
     )
     assert loaded.snapshot.last_caller is None
@@ -570,7 +571,7 @@ def test_a_damaged_last_caller_is_left_out(last_caller: object) -> None:
 )
 def test_a_damaged_file_starts_empty(stored: object) -> None:
     """A damaged file starts empty."""
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, stored)
     assert loaded.snapshot.missed_calls == 0
     assert dict(loaded.snapshot.calls) == {}
 
@@ -578,7 +579,7 @@ def test_a_damaged_file_starts_empty(stored: object) -> None:
 @pytest.mark.parametrize("seq", [2**63 - 1, -(2**63 - 1), 0])
 def test_any_64_bit_seq_is_kept(seq: int) -> None:
     """Every seq a 64-bit integer holds checks out."""
-    loaded = CallTracker.from_dict(
+    loaded = restore_tracker(
         EXTENSION, PHONEBOOK, {"calls": [{**GOOD_CALL, "seq": seq}]}
     )
     assert loaded.last_seqs() == {"c1": seq}
@@ -589,7 +590,7 @@ def test_a_huge_saved_file_keeps_the_newest_calls() -> None:
     stored = {
         "calls": [{**GOOD_CALL, "call_id": f"c{n}"} for n in range(MAX_CALLS * 3)]
     }
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, stored)
     assert len(loaded.snapshot.calls) == MAX_CALLS
     assert f"c{MAX_CALLS * 3 - 1}" in loaded.snapshot.calls
     assert f"c{MAX_CALLS * 2 - 1}" not in loaded.snapshot.calls
