@@ -1,5 +1,6 @@
 """The blueprints in blueprints/automation/mango_office, loaded by HA and run against the simulator."""
 
+import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -308,12 +309,13 @@ async def test_voice_callback_no_single_match(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
     *,
     language: str,
     text: str,
     answer: str,
 ) -> None:
-    """No match or a tie: nothing is called, and the assistant says so."""
+    """No match or a tie: nothing is called, the assistant says so, and the log has no error."""
     await start_conversation(hass, init_integration)
     await use_blueprint(
         hass, "voice_callback.yaml", {"extension": init_integration.entry_id}
@@ -321,6 +323,7 @@ async def test_voice_callback_no_single_match(
 
     assert (await converse(hass, text, language)).startswith(answer)
     assert simulator.requests_to("callback") == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 SENTENCES = Path(__file__).parent.parent / "docs" / "custom_sentences"

@@ -44,6 +44,7 @@ MOBILE = "+79161234567"
 
 SCHEMAS: dict[str, vol.Schema] = {
     services.SERVICE_CALLBACK: services.CALLBACK_SCHEMA,
+    services.SERVICE_FIND_CONTACT: services.CALLBACK_SCHEMA,
     services.SERVICE_TRANSFER: services.TRANSFER_SCHEMA,
     services.SERVICE_ROUTE: services.ROUTE_SCHEMA,
     services.SERVICE_GET_RECORD: services.GET_RECORD_SCHEMA,
@@ -253,6 +254,43 @@ async def test_callback_ambiguous_name(
     assert response is not None
     assert response["number"] == MOBILE
     assert simulator.requests_to("callback")[-1].params["DESTINATION_NUMBER"] == MOBILE
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("Ivan", [(CALLER, CALLER_NAME), (MOBILE, "Ivan Sidorov")]),
+        ("Sidorov", [(MOBILE, "Ivan Sidorov")]),
+        ("8 (495) 123-45-67", [(CALLER, CALLER_NAME)]),
+        ("+7 999 000-00-00", [("+79990000000", None)]),
+        ("Boris", []),
+    ],
+    ids=["several", "one", "a known number", "an unknown number", "none"],
+)
+async def test_find_contact(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    text: str,
+    matches: list[tuple[str, str | None]],
+) -> None:
+    """find_contact answers every match as callback would find it, calls nobody, raises nothing."""
+    await set_phonebook(
+        hass, init_integration, {CALLER: CALLER_NAME, MOBILE: "Ivan Sidorov"}
+    )
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        services.SERVICE_FIND_CONTACT,
+        {"number": text},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert response == {
+        "matches": [{"number": number, "name": name} for number, name in matches]
+    }
+    assert simulator.requests_to("callback") == []
 
 
 async def test_callback_same_name_twice(
@@ -802,13 +840,14 @@ async def test_no_entry_loaded(
 async def test_services_registered(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Exactly the four actions are registered, those with answers as such."""
+    """Exactly the five actions are registered, those with answers as such."""
     registered = hass.services.async_services_for_domain(DOMAIN)
     assert set(registered) == set(SCHEMAS)
     assert {
         name: registered[name].supports_response.value for name in sorted(registered)
     } == {
         "callback": "optional",
+        "find_contact": "only",
         "get_record": "only",
         "route": "optional",
         "transfer": "none",

@@ -1,4 +1,4 @@
-"""Actions of the MANGO OFFICE integration: callback, transfer, route and get_record."""
+"""Actions of the MANGO OFFICE integration: callback, find_contact, transfer, route and get_record."""
 
 from collections import Counter
 from collections.abc import Mapping
@@ -36,6 +36,7 @@ SERVICE_CALLBACK: Final = "callback"
 SERVICE_TRANSFER: Final = "transfer"
 SERVICE_ROUTE: Final = "route"
 SERVICE_GET_RECORD: Final = "get_record"
+SERVICE_FIND_CONTACT: Final = "find_contact"
 
 ATTR_NUMBER: Final = "number"
 ATTR_METHOD: Final = "method"
@@ -154,6 +155,24 @@ async def _async_callback(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _async_find_contact(call: ServiceCall) -> ServiceResponse:
+    """Who a number or name is in the phonebook: every match, and no match is no error.
+
+    So a blueprint can ask before it calls, and answer without an error in the log.
+    """
+    coordinator = _coordinator(call.hass, call)
+    text = call.data[ATTR_NUMBER]
+    if (number := normalize_number(text)) is not None:
+        matches = {number: coordinator.phonebook.name_of(number)}
+    else:
+        matches = dict(coordinator.phonebook.numbers_named(text))
+    return {
+        "matches": [
+            {ATTR_NUMBER: number, ATTR_NAME: name} for number, name in matches.items()
+        ]
+    }
+
+
 async def _async_transfer(call: ServiceCall) -> None:
     """Hand a call over, by default the extension's current conversation."""
     coordinator = _coordinator(call.hass, call)
@@ -208,6 +227,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_callback,
         schema=CALLBACK_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_FIND_CONTACT,
+        _async_find_contact,
+        schema=CALLBACK_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(
         DOMAIN, SERVICE_TRANSFER, _async_transfer, schema=TRANSFER_SCHEMA
