@@ -163,9 +163,9 @@ async def _async_find_contact(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call.hass, call)
     text = call.data[ATTR_NUMBER]
     if (number := normalize_number(text)) is not None:
-        matches = {number: coordinator.phonebook.name_of(number)}
+        matches = {number: coordinator.data.phonebook.name_of(number)}
     else:
-        matches = dict(coordinator.phonebook.numbers_named(text))
+        matches = dict(coordinator.data.phonebook.numbers_named(text))
     return {
         "matches": [
             {ATTR_NUMBER: number, ATTR_NAME: name} for number, name in matches.items()
