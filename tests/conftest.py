@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.mango_office import coordinator
 from custom_components.mango_office.api import MangoError
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
@@ -48,6 +49,16 @@ LINE = "+74957654321"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant find custom_components/mango_office in every test."""
+
+
+@pytest.fixture(autouse=True)
+def blip_grace(request: pytest.FixtureRequest) -> Generator[float]:
+    """No grace for a lost connection, so tests see it at once; `@pytest.mark.blip_grace` keeps it."""
+    grace = (
+        coordinator.BLIP_GRACE if request.node.get_closest_marker("blip_grace") else 0.0
+    )
+    with patch.object(coordinator, "BLIP_GRACE", grace):
+        yield grace
 
 
 class TokenWatch(logging.Handler):
@@ -244,9 +255,20 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 
 @pytest.fixture
-async def simulator(socket_enabled: None) -> AsyncGenerator[MangoSimulator]:
-    """A MANGO OFFICE simulator on a free port of 127.0.0.1, with no delays."""
-    sim = MangoSimulator(tokens={TOKEN}, extensions={"101", "102", "103"}, seed=1)
+async def simulator(
+    socket_enabled: None, request: pytest.FixtureRequest
+) -> AsyncGenerator[MangoSimulator]:
+    """A MANGO OFFICE simulator on a free port of 127.0.0.1, with no delays.
+
+    It speaks the wire format as assumed, or the VPBX API's spellings where a
+    test asks with ``@pytest.mark.parametrize("simulator", ["vpbx"], indirect=True)``.
+    """
+    sim = MangoSimulator(
+        tokens={TOKEN},
+        extensions={"101", "102", "103"},
+        seed=1,
+        dialect=getattr(request, "param", "server-client"),
+    )
     await sim.start(host="127.0.0.1", port=0)
     yield sim
     await sim.stop()

@@ -1,12 +1,15 @@
 """The blueprints in blueprints/automation/mango_office, loaded by HA and run against the simulator."""
 
+import logging
 from pathlib import Path
 import shutil
 from typing import Any
+from unittest.mock import ANY
 
+from homeassistant.components import persistent_notification
 from homeassistant.components.automation.helpers import async_get_blueprints
 from homeassistant.const import STATE_ON
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
@@ -148,7 +151,53 @@ async def test_missed_call_notification(
     await simulator.wait_for_request("callback")
 
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": CALLER}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": CALLER,
+    }
+
+
+@pytest.mark.usefixtures("blueprint_dir")
+@pytest.mark.parametrize("with_phone", [False, True])
+async def test_missed_call_in_home_assistant(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    phone: str,
+    notifications: list[ServiceCall],
+    *,
+    with_phone: bool,
+) -> None:
+    """Without a phone, or besides it, the missed call shows in HA's own notifications."""
+    shown: list[persistent_notification.Notification] = []
+
+    @callback
+    def on_update(
+        kind: persistent_notification.UpdateType,
+        changed: dict[str, persistent_notification.Notification],
+    ) -> None:
+        if kind is persistent_notification.UpdateType.ADDED:
+            shown.extend(changed.values())
+
+    assert await async_setup_component(hass, persistent_notification.DOMAIN, {})
+    unsubscribe = persistent_notification.async_register_callback(hass, on_update)
+    await use_blueprint(
+        hass,
+        "missed_call_notification.yaml",
+        {"persistent_notification": True}
+        | ({"notify_device": phone} if with_phone else {}),
+    )
+
+    await simulator.incoming_missed(EXTENSION, caller=CALLER)
+    await wait_until(lambda: shown)
+    await hass.async_block_till_done()
+    unsubscribe()
+
+    assert [(n["title"], n["message"]) for n in shown] == [
+        ("Missed call", "Ivan Petrov, +7 (495) 123-45-67")
+    ]
+    assert len(notifications) == with_phone
 
 
 @pytest.mark.usefixtures("blueprint_dir")
@@ -233,7 +282,11 @@ async def test_voice_callback(
 
     assert (await converse(hass, text, language)).startswith(answer)
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": number}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": number,
+    }
 
 
 @pytest.mark.usefixtures("blueprint_dir")
@@ -256,12 +309,13 @@ async def test_voice_callback_no_single_match(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
     *,
     language: str,
     text: str,
     answer: str,
 ) -> None:
-    """No match or a tie: nothing is called, and the assistant says so."""
+    """No match or a tie: nothing is called, the assistant says so, and the log has no error."""
     await start_conversation(hass, init_integration)
     await use_blueprint(
         hass,
@@ -271,6 +325,7 @@ async def test_voice_callback_no_single_match(
 
     assert (await converse(hass, text, language)).startswith(answer)
     assert simulator.requests_to("callback") == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 SENTENCES = Path(__file__).parent.parent / "docs" / "custom_sentences"

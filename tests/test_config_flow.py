@@ -19,8 +19,10 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.helpers import translation
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.mango_office.api import DEFAULT_BASE_URL
 from custom_components.mango_office.config_flow import SECTION_ADVANCED, account_key
@@ -594,7 +596,7 @@ async def test_reauth_with_the_key_of_another_account(
 async def test_reconfigure_form(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """The form starts from the account's settings; extensions are its subentries."""
+    """The form starts from the account's settings, but for the key: that stays on the server."""
     mock_config_entry.add_to_hass(hass)
 
     result = await mock_config_entry.start_reconfigure_flow(hass)
@@ -604,9 +606,70 @@ async def test_reconfigure_form(
     assert result["errors"] == {}
     fields = _schema_fields(result)
     assert list(fields) == [CONF_TOKEN, SECTION_ADVANCED]
-    assert fields[CONF_TOKEN]["suggested"] == TOKEN
+    assert fields[CONF_TOKEN] == {"default": None, "suggested": None}
     assert fields[SECTION_ADVANCED]["collapsed"] is True
     assert fields[SECTION_ADVANCED][CONF_BASE_URL]["default"] == simulator.base_url
+
+
+async def test_reconfigure_form_sends_no_key_to_the_browser(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+) -> None:
+    """The form as the frontend gets it over HTTP holds no trace of the stored key."""
+    mock_config_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+
+    response = await client.post(
+        "/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "entry_id": mock_config_entry.entry_id},
+    )
+    text = await response.text()
+    form = json.loads(text)
+    # A wrong key: the form comes back with an error, still without the stored key.
+    response = await client.post(
+        f"/api/config/config_entries/flow/{form['flow_id']}",
+        json={
+            CONF_TOKEN: "not-the-token",
+            SECTION_ADVANCED: {CONF_BASE_URL: simulator.base_url},
+        },
+    )
+    again = await response.text()
+
+    assert form["step_id"] == "reconfigure"
+    assert json.loads(again)["errors"] == {"base": "invalid_auth"}
+    assert TOKEN not in text
+    assert TOKEN not in again
+    [key] = [field for field in form["data_schema"] if field["name"] == CONF_TOKEN]
+    assert key["optional"] is True
+
+
+@pytest.mark.parametrize(
+    "left_empty", [{}, {CONF_TOKEN: "  "}], ids=["left_out", "blank"]
+)
+async def test_reconfigure_without_a_key_keeps_the_stored_one(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    left_empty: dict[str, str],
+) -> None:
+    """An empty key field keeps the stored key; the address changes and is tested with it."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    form = _account_input(simulator, base_url=f"{simulator.base_url}/")
+    del form[CONF_TOKEN]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**form, **left_empty}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN
+    assert {request.token for request in simulator.requests} == {TOKEN}
 
 
 async def test_reconfigure_key_and_address(
@@ -700,8 +763,7 @@ async def test_reconfigure_error_then_recovery(
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == errors
     _assert_errors_translated(result)
-    typed = _account_input(simulator, **bad_input)
-    assert _schema_fields(result)[CONF_TOKEN]["suggested"] == typed[CONF_TOKEN]
+    assert _schema_fields(result)[CONF_TOKEN]["suggested"] is None
     assert mock_config_entry.data[CONF_TOKEN] == TOKEN
 
     result = await hass.config_entries.flow.async_configure(

@@ -57,6 +57,8 @@ async def test_answered_call_and_its_recording(
     assert ended["callee_number"] == EXTENSION
     assert ended["duration"] == 0
     assert ended["disconnect_reason"] == 1100
+    assert ended["outcome"] == "normal"
+    assert [event.data["outcome"] for event in calls[:-1]] == [None, None]
 
     state = hass.states.get(CALL_EVENT)
     assert state.attributes["event_type"] == "ended"
@@ -85,8 +87,44 @@ async def test_missed_call_event(
 
     assert [event.data["event_type"] for event in calls] == ["incoming", "missed"]
     assert calls[-1].data["disconnect_reason"] == 1110
+    assert calls[-1].data["outcome"] == "ended_by_caller"
     assert calls[-1].data["duration"] is None
     assert hass.states.get(CALL_EVENT).attributes["event_type"] == "missed"
+    assert hass.states.get(CALL_EVENT).attributes["outcome"] == "ended_by_caller"
+
+
+@pytest.mark.parametrize("simulator", ["vpbx"], indirect=True)
+async def test_a_call_and_its_recording_in_the_vpbx_spellings(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """No direction, TitleCase states, numbers as strings, a recording told by its id only."""
+    calls = async_capture_events(hass, "mango_office_call")
+    records = async_capture_events(hass, "mango_office_record")
+    ids = await simulator.incoming_answered(EXTENSION, duration=42)
+    await wait_until(
+        lambda: any(event.data["event_type"] == "available" for event in records)
+    )
+
+    assert [event.data["event_type"] for event in calls] == [
+        "incoming",
+        "answered",
+        "ended",
+    ]
+    ended = calls[-1].data
+    assert ended["direction"] == "in"
+    assert ended["caller_number"] == CALLER
+    assert ended["caller_name"] == CALLER_NAME
+    assert ended["callee_number"] == EXTENSION
+    assert ended["disconnect_reason"] == 1100
+    assert ended["outcome"] == "normal"
+    available = records[-1].data
+    assert available["event_type"] == "available"
+    assert available["record_id"] == ids["record_id"]
+    # Fetched by id: the push carried none.
+    assert available["url"].endswith(f"/records/{ids['record_id']}.mp3")
+    assert len(simulator.requests_to("record")) == 1
+    recording = hass.states.get("event.extension_101_recording")
+    assert recording.attributes["url"] == available["url"]
 
 
 async def test_hold_is_a_bus_event_only(

@@ -3,9 +3,15 @@
 import asyncio
 import logging
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_TOKEN, EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import (
+    CONF_TOKEN,
+    EVENT_HOMEASSISTANT_STOP,
+    EVENT_STATE_CHANGED,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
@@ -15,9 +21,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
+from custom_components.mango_office.coordinator import BLIP_GRACE
 from mango_simulator import MangoSimulator
 
 from .conftest import (
@@ -183,12 +191,81 @@ async def test_connection_lost_and_back(
     assert TOKEN not in caplog.text
 
 
+@pytest.mark.blip_grace
+async def test_a_blip_shows_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A channel back within seconds changes no state and logs nothing above debug; the gap's calls arrive."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    channel = extension_of(init_integration).channel
+    channel._retry_minimum = channel._retry_maximum = 0.05
+    first_line = len(caplog.records)
+    changes = []
+
+    @callback
+    def changed(event: Event[EventStateChangedData]) -> None:
+        changes.append(event.data["entity_id"])
+
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, changed)
+    simulator.refuse_websockets(0.5)
+    await simulator.drop_websockets()
+    await simulator.incoming_missed(
+        EXTENSION
+    )  # rings and ends while the channel is away
+    await wait_until(lambda: len(simulator.requests_to("channel")) > 2)
+    await wait_for_state(hass, "sensor.extension_101_missed_calls", "1")
+    unsubscribe()
+
+    assert hass.states.get("binary_sensor.extension_101_connection").state == "on"
+    # Only what the missed call itself changed: no unavailable state, nothing else.
+    assert set(changes) <= {
+        "sensor.extension_101_missed_calls",
+        "sensor.extension_101_last_caller",
+        "event.extension_101_call",
+    }
+    assert "event.extension_101_call" in changes
+    assert all(
+        record.levelno <= logging.DEBUG
+        for record in caplog.records[first_line:]
+        if record.name.startswith("custom_components.mango_office")
+    )
+
+
+@pytest.mark.blip_grace
+async def test_an_outage_longer_than_a_blip_shows(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Past the grace the entities go unavailable, until the channel is back."""
+    channel = extension_of(init_integration).channel
+    channel._retry_minimum = channel._retry_maximum = 0.05
+    simulator.refuse_websockets(3600)
+    await simulator.drop_websockets()
+    await wait_until(lambda: channel.state == "disconnected")
+    assert hass.states.get("binary_sensor.extension_101_connection").state == "on"
+
+    freezer.tick(BLIP_GRACE + 1)
+    async_fire_time_changed(hass)
+    await wait_connected(hass, connected=False)
+    assert hass.states.get("sensor.extension_101_call_state").state == STATE_UNAVAILABLE
+
+    simulator.refuse_websockets(0)
+    await wait_connected(hass, seconds=10)
+    assert hass.states.get("sensor.extension_101_call_state").state == "idle"
+
+
 async def test_token_revoked_while_running_starts_reauth(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
-    """A token revoked while connected stops the channel and asks for a new one."""
+    """A token revoked while connected, refused again later, stops the channel and asks for a new one."""
     channel = extension_of(init_integration).channel
     channel._retry_minimum = channel._retry_maximum = 0.01
+    channel._auth_confirm_after = 0.1
     simulator.revoke_token(TOKEN)
     await wait_connected(hass, connected=False)
     await wait_until(hass.config_entries.flow.async_progress)

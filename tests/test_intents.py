@@ -1,6 +1,7 @@
 """Voice intents and LLM tools, run against the simulator, in English and Russian."""
 
 from datetime import UTC, datetime, timedelta
+from unittest.mock import ANY
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
@@ -94,7 +95,11 @@ async def test_callback(
     assert response.response_type is intent.IntentResponseType.ACTION_DONE
     assert speech(response).startswith(answer)
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": number}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": number,
+    }
 
 
 @pytest.mark.usefixtures("with_phonebook")
@@ -108,6 +113,8 @@ async def test_callback_sends_what_the_action_sends(
     )
 
     by_intent, by_action = simulator.requests_to("callback")
+    # Each command has an id of its own; the rest is the same.
+    assert by_intent.params.pop("COMMAND_ID") != by_action.params.pop("COMMAND_ID")
     assert (by_intent.method, by_intent.params) == (by_action.method, by_action.params)
     assert by_intent.params["DESTINATION_NUMBER"] == "+79163333333"
 
@@ -179,7 +186,11 @@ async def test_callback_extension(
     )
     assert response.response_type is intent.IntentResponseType.ACTION_DONE
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": "102", "DESTINATION_NUMBER": MOBILE}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": "102",
+        "DESTINATION_NUMBER": MOBILE,
+    }
 
 
 async def test_callback_refused(
@@ -388,7 +399,11 @@ async def test_llm_tools(hass: HomeAssistant, simulator: MangoSimulator) -> None
 
     assert result.data["speech"]["plain"]["speech"].startswith("Звоню: Иван Петров.")
     [request] = simulator.requests_to("callback")
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": CALLER}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": CALLER,
+    }
     # Other LLM APIs get nothing from this integration.
     assert mango_llm.async_get_tools(hass, context, "other") is None
 

@@ -8,6 +8,7 @@ from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 from homeassistant.setup import async_setup_component
+from PIL import Image
 
 from custom_components.mango_office.const import DOMAIN
 
@@ -68,4 +69,34 @@ def test_hacs_json_is_valid() -> None:
     assert hacs["name"] == "MANGO OFFICE"
     assert hacs["country"] == "RU"
     assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion(ha_version)
-    assert AwesomeVersion(hacs["homeassistant"]) == AwesomeVersion("2026.10.4")
+
+
+def test_one_minimum_home_assistant() -> None:
+    """hacs.json and the README name the same oldest release (the smoke test's "oldest").
+
+    The manifest cannot: hassfest refuses keys a custom integration's manifest does not
+    know, and Home Assistant's manifest has none for a minimum. Releases before 2026.3
+    run on Python 3.13, which cannot read the integration's Python 3.14 syntax.
+    """
+    hacs = json.loads((REPOSITORY / "hacs.json").read_text())
+    readme = (REPOSITORY / "README.md").read_text()
+
+    assert f"Home Assistant {hacs['homeassistant']} or newer is required" in readme
+    assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2026.3.0")
+
+
+def test_brand_images() -> None:
+    """The brand Home Assistant serves: icon, its 2x, the logo and its dark-theme variant.
+
+    The logo's wordmark is dark grey, unreadable on a dark theme, hence dark_logo.png; the
+    icon (white on orange) reads on both and needs none.
+    """
+    brand = REPOSITORY / "custom_components" / DOMAIN / "brand"
+    sizes = {path.name: Image.open(path).size for path in sorted(brand.glob("*.png"))}
+
+    assert sizes == {
+        "dark_logo.png": (1097, 256),
+        "icon.png": (256, 256),
+        "icon@2x.png": (512, 512),
+        "logo.png": (1097, 256),
+    }

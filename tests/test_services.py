@@ -1,11 +1,12 @@
 """The actions of MANGO OFFICE, run against the simulator: callback, transfer, route, get_record."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
 import re
 from typing import Any
+from unittest.mock import ANY
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigSubentry
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, CONF_TOKEN
@@ -53,6 +54,7 @@ MOBILE = "+79161234567"
 
 SCHEMAS: dict[str, vol.Schema] = {
     services.SERVICE_CALLBACK: services.CALLBACK_SCHEMA,
+    services.SERVICE_FIND_CONTACT: services.CALLBACK_SCHEMA,
     services.SERVICE_TRANSFER: services.TRANSFER_SCHEMA,
     services.SERVICE_ROUTE: services.ROUTE_SCHEMA,
     services.SERVICE_GET_RECORD: services.GET_RECORD_SCHEMA,
@@ -186,7 +188,11 @@ async def test_callback(
     request = simulator.requests_to("callback")[-1]
     assert request.method == "POST"
     assert request.token == TOKEN
-    assert request.params == {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": expected}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": expected,
+    }
     assert response is not None
     assert response["number"] == expected
     call_id = response["call_id"]
@@ -254,6 +260,43 @@ async def test_callback_ambiguous_name(
     assert simulator.requests_to("callback")[-1].params["DESTINATION_NUMBER"] == MOBILE
 
 
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("Ivan", [(CALLER, CALLER_NAME), (MOBILE, "Ivan Sidorov")]),
+        ("Sidorov", [(MOBILE, "Ivan Sidorov")]),
+        ("8 (495) 123-45-67", [(CALLER, CALLER_NAME)]),
+        ("+7 999 000-00-00", [("+79990000000", None)]),
+        ("Boris", []),
+    ],
+    ids=["several", "one", "a known number", "an unknown number", "none"],
+)
+async def test_find_contact(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    text: str,
+    matches: list[tuple[str, str | None]],
+) -> None:
+    """find_contact answers every match as callback would find it, calls nobody, raises nothing."""
+    await set_phonebook(
+        hass, init_integration, {CALLER: CALLER_NAME, MOBILE: "Ivan Sidorov"}
+    )
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        services.SERVICE_FIND_CONTACT,
+        {"number": text},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert response == {
+        "matches": [{"number": number, "name": name} for number, name in matches]
+    }
+    assert simulator.requests_to("callback") == []
+
+
 async def test_callback_same_name_twice(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -296,7 +339,13 @@ async def test_transfer_current_call(
     assert response is None
     request = simulator.requests_to("transfer")[-1]
     assert request.method == "POST"
-    assert request.params == {"CALL_ID": call_id, "TO_NUMBER": "102", "METHOD": "blind"}
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "CALL_ID": call_id,
+        "TO_NUMBER": "102",
+        "METHOD": "blind",
+        "INITIATOR": EXTENSION,
+    }
     # The call leaves extension 101.
     await wait_for_state(hass, CALL_STATE, "idle")
 
@@ -316,9 +365,11 @@ async def test_transfer_consultative_by_name(
     )
 
     assert simulator.requests_to("transfer")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": call_id,
         "TO_NUMBER": "103",
         "METHOD": "hold",
+        "INITIATOR": EXTENSION,
     }
     await wait_for_state(hass, CALL_STATE, "idle")
 
@@ -341,9 +392,11 @@ async def test_transfer_call_on_hold(
     )
 
     assert simulator.requests_to("transfer")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": call_id,
         "TO_NUMBER": MOBILE,
         "METHOD": "blind",
+        "INITIATOR": EXTENSION,
     }
     await wait_for_state(hass, CALL_STATE, "idle")
 
@@ -362,9 +415,11 @@ async def test_transfer_named_call(
     )
 
     assert simulator.requests_to("transfer")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": call_id,
         "TO_NUMBER": "102",
         "METHOD": "blind",
+        "INITIATOR": EXTENSION,
     }
 
 
@@ -456,7 +511,7 @@ async def test_route(
 
     request = simulator.requests_to("route/async")[-1]
     assert request.method == "POST"
-    assert request.params == {"CALL_ID": call_id, "TO_NUMBER": "102"}
+    assert request.params == {"COMMAND_ID": ANY, "CALL_ID": call_id, "TO_NUMBER": "102"}
     assert response is not None
     assert set(response) == {"request_id"}
     request_id = response["request_id"]
@@ -492,6 +547,32 @@ async def test_route(
     assert state.attributes["replayed"] is False
 
 
+async def test_actions_past_the_rate_say_when_to_try_again(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Route allows one request per 2 s: the second waits its turn, the third is told when to retry."""
+    ids = await simulator.incoming_via_ivr()
+
+    def route() -> Awaitable[Any]:
+        return hass.services.async_call(
+            DOMAIN,
+            services.SERVICE_ROUTE,
+            {"call_id": ids["call_id"], "to": "102"},
+            blocking=True,
+            return_response=True,
+        )
+
+    outcomes = await asyncio.gather(route(), route(), route(), return_exceptions=True)
+
+    refused = [o for o in outcomes if isinstance(o, HomeAssistantError)]
+    assert len(refused) == 1
+    assert refused[0].translation_key == "rate_limited"
+    assert 1 <= int(refused[0].translation_placeholders["seconds"]) <= 4
+    assert "try again in" in str(refused[0])
+    # Two went out, never a burst the service refuses.
+    assert len(simulator.requests_to("route/async")) == 2
+
+
 async def test_route_by_name(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -511,6 +592,7 @@ async def test_route_by_name(
 
     assert response is not None
     assert simulator.requests_to("route/async")[-1].params == {
+        "COMMAND_ID": ANY,
         "CALL_ID": ids["call_id"],
         "TO_NUMBER": "102",
     }
@@ -697,6 +779,7 @@ async def test_two_extensions_need_a_device(
         )
         # One phonebook for the account.
         assert simulator.requests_to("callback")[-1].params == {
+            "COMMAND_ID": ANY,
             "EXTENSION": extension,
             "DESTINATION_NUMBER": CALLER,
         }
@@ -739,6 +822,7 @@ async def test_a_migrated_entry_id_still_names_its_extension(
         blocking=True,
     )
     assert simulator.requests_to("callback")[-1].params == {
+        "COMMAND_ID": ANY,
         "EXTENSION": "102",
         "DESTINATION_NUMBER": MOBILE,
     }
@@ -798,13 +882,14 @@ async def test_no_entry_loaded(
 async def test_services_registered(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Exactly the four actions are registered, those with answers as such."""
+    """Exactly the five actions are registered, those with answers as such."""
     registered = hass.services.async_services_for_domain(DOMAIN)
     assert set(registered) == set(SCHEMAS)
     assert {
         name: registered[name].supports_response.value for name in sorted(registered)
     } == {
         "callback": "optional",
+        "find_contact": "only",
         "get_record": "only",
         "route": "optional",
         "transfer": "none",

@@ -7,12 +7,13 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api import DEFAULT_BASE_URL, MangoClient
 from .const import CONF_BASE_URL, CONF_PHONEBOOK, DOMAIN, SUBENTRY_EXTENSION
-from .coordinator import MangoAccount, MangoConfigEntry, calls_store
+from .coordinator import MangoAccount, MangoConfigEntry
 from .helpers import setup_errors
 from .intents import async_register_intents
 from .migration import async_migrate_integration
 from .services import async_setup_services
 from .session import CHANNEL_REQUESTS_PER_SECOND, RequestPacer, create_account_session
+from .storage import CallsStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -70,9 +71,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> None:
     """Forget the calls saved for a removed account (or a 0.1 entry)."""
-    await calls_store(hass, entry.entry_id).async_remove()
+    await CallsStore(hass, entry.entry_id).async_remove()
     for subentry_id in entry.subentries:
-        await calls_store(hass, entry.entry_id, subentry_id).async_remove()
+        await CallsStore(hass, entry.entry_id, subentry_id).async_remove()
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: MangoConfigEntry) -> None:

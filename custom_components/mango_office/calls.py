@@ -12,7 +12,7 @@ The channel (api/) has already dropped repeated and out-of-order events;
 the tracker takes each event as new.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypedDict
@@ -141,19 +141,29 @@ class CallNews:
     duration: int | None
     """Seconds of talk, once an answered leg ended."""
     disconnect_reason: int | None
+    outcome: str | None
+    """How the leg ended, in a word from its disconnect_reason; None before it ended."""
     time: datetime
 
 
 class CallTracker:
     """Follows the legs of one extension's calls; see the module's docstring."""
 
-    def __init__(self, extension: str, phonebook: Phonebook) -> None:
-        """Start with no calls, no last caller and nothing missed."""
+    def __init__(
+        self,
+        extension: str,
+        phonebook: Phonebook,
+        *,
+        calls: Iterable[Call] = (),
+        last_caller: LastCaller | None = None,
+        missed_calls: int = 0,
+    ) -> None:
+        """Start from what is known (nothing, or what was saved)."""
         self.extension = extension
         self._phonebook = phonebook
-        self._calls: dict[str, Call] = {}
-        self._last_caller: LastCaller | None = None
-        self._missed_calls = 0
+        self._calls = {call.call_id: self._named(call) for call in calls}
+        self._last_caller = last_caller
+        self._missed_calls = missed_calls
         self._snapshot: ExtensionCalls | None = None
 
     @property
@@ -224,6 +234,7 @@ class CallTracker:
                 state=event.state,
                 duration=duration,
                 disconnect_reason=event.disconnect_reason,
+                outcome=event.outcome,
                 time=time,
             )
             for event_type in event_types or [None]
@@ -254,15 +265,20 @@ class CallTracker:
         received: datetime,
         event_types: list[str | None],
     ) -> Call:
+        direction = _direction(event, self.extension)
         call = Call(
             call_id=event.call_id,
             entry_id=event.entry_id,
-            direction=event.direction,
-            incoming=self._is_incoming(event),
+            direction=direction,
+            incoming=direction is Direction.INBOUND
+            or (
+                direction is not Direction.OUTBOUND
+                and event.callee.extension == self.extension
+            ),
             state=event.state,
             caller=event.caller,
             callee=event.callee,
-            **self._describe(event.caller, event.callee),
+            **_describe(self._phonebook, event.caller, event.callee),
             line_number=event.line_number,
             started_at=time,
             answered_at=time if event.state is CallState.CONNECTED else None,
@@ -296,7 +312,7 @@ class CallTracker:
             }
         else:
             caller, callee = caller or known.caller, callee or known.callee
-            described = self._describe(caller, callee)
+            described = _describe(self._phonebook, caller, callee)
         # One new Call a message, built whole: this is paid for every message.
         return Call(
             call_id=known.call_id,
@@ -344,26 +360,8 @@ class CallTracker:
         event_types.append(CALL_MISSED if missed else CALL_ENDED)
         return duration
 
-    def _is_incoming(self, event: CallEvent) -> bool:
-        if event.direction is Direction.INBOUND:
-            return True
-        if event.direction is Direction.OUTBOUND:
-            return False
-        # Internal, or the service did not say: it is incoming if we are called.
-        return event.callee.extension == self.extension
-
-    def _describe(self, caller: Party, callee: Party) -> _Described:
-        caller_number = party_number(caller)
-        callee_number = party_number(callee)
-        return {
-            "caller_number": caller_number,
-            "caller_name": self._phonebook.name_of(caller_number),
-            "callee_number": callee_number,
-            "callee_name": self._phonebook.name_of(callee_number),
-        }
-
     def _named(self, call: Call) -> Call:
-        return replace(call, **self._describe(call.caller, call.callee))
+        return replace(call, **_describe(self._phonebook, call.caller, call.callee))
 
     def _set_last_caller(self, call: Call, time: datetime) -> None:
         self._last_caller = LastCaller(
@@ -397,34 +395,68 @@ class CallTracker:
             },
         }
 
-    @classmethod
-    def from_dict(
-        cls, extension: str, phonebook: Phonebook, stored: object
-    ) -> CallTracker:
-        """Take back what as_dict saved, leaving out whatever does not check out.
 
-        The file is ours, but may be damaged or edited by hand, or written by
-        a newer version: nothing in it is trusted.
-        """
-        tracker = cls(extension, phonebook)
-        if not isinstance(stored, dict):
-            return tracker
-        calls = stored.get("calls")
-        for item in calls[-MAX_CALLS:] if isinstance(calls, list) else ():
-            if (call := _call_from_dict(item)) is not None:
-                tracker._calls[call.call_id] = tracker._named(call)
-        missed = stored.get("missed_calls")
-        if type(missed) is int and 0 <= missed <= INT64_MAX:
-            tracker._missed_calls = missed
-        tracker._last_caller = _last_caller_from_dict(stored.get("last_caller"))
-        return tracker
+def restore_tracker(
+    extension: str, phonebook: Phonebook, stored: object
+) -> CallTracker:
+    """Take back what CallTracker.as_dict saved, leaving out whatever does not check out.
+
+    The file is ours, but may be damaged or edited by hand, or written by
+    a newer version: nothing in it is trusted.
+    """
+    if not isinstance(stored, dict):
+        return CallTracker(extension, phonebook)
+    calls = stored.get("calls")
+    missed = stored.get("missed_calls")
+    return CallTracker(
+        extension,
+        phonebook,
+        calls=[
+            call
+            for item in (calls[-MAX_CALLS:] if isinstance(calls, list) else ())
+            if (call := _call_from_dict(item)) is not None
+        ],
+        last_caller=_last_caller_from_dict(stored.get("last_caller")),
+        missed_calls=missed if type(missed) is int and 0 <= missed <= INT64_MAX else 0,
+    )
+
+
+def _direction(event: CallEvent, extension: str) -> Direction:
+    """The direction the event gives, else the one its parties tell.
+
+    The VPBX API says it only in a call's summary: the side that carries
+    the extension, and whether the other side is an extension too, tell.
+    """
+    if event.direction is not Direction.UNKNOWN:
+        return event.direction
+    caller, callee = event.caller, event.callee
+    if callee.extension == extension:
+        return Direction.INTERNAL if caller.extension else Direction.INBOUND
+    if caller.extension == extension:
+        return Direction.INTERNAL if callee.extension else Direction.OUTBOUND
+    return Direction.UNKNOWN
+
+
+def _describe(phonebook: Phonebook, caller: Party, callee: Party) -> _Described:
+    caller_number = party_number(caller)
+    callee_number = party_number(callee)
+    return {
+        "caller_number": caller_number,
+        "caller_name": phonebook.name_of(caller_number),
+        "callee_number": callee_number,
+        "callee_name": phonebook.name_of(callee_number),
+    }
 
 
 def party_number(party: Party) -> str | None:
-    """The number to show for one end of a call: its outside number, else its extension."""
-    if party.number is not None:
-        return normalize_number(party.number) or party.number
-    return party.extension
+    """The number to show for one end of a call.
+
+    A phone number, in one form; else the extension (the VPBX API gives an
+    extension its SIP address as its number); else whatever number it has.
+    """
+    if party.number is not None and (number := normalize_number(party.number)):
+        return number
+    return party.extension or party.number
 
 
 class _Described(TypedDict):

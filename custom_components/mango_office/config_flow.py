@@ -56,11 +56,12 @@ def account_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _schema(defaults: Mapping[str, Any], *, extensions: bool) -> vol.Schema:
+def _schema(
+    defaults: Mapping[str, Any], *, extensions: bool, key_required: bool = True
+) -> vol.Schema:
+    key = vol.Required(CONF_TOKEN) if key_required else vol.Optional(CONF_TOKEN)
     fields: dict[Any, Any] = {
-        vol.Required(CONF_TOKEN): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD)
-        )
+        key: TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
     }
     if extensions:
         fields[vol.Required(CONF_EXTENSIONS)] = str
@@ -195,16 +196,19 @@ class MangoConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _flatten(user_input)
+            # An empty key field keeps the stored key.
+            data = _flatten(user_input, stored_token=entry.data[CONF_TOKEN])
             self._abort_if_other_account(entry, data)
             if not (errors := await self._async_test(data)):
                 return self._async_save_and_abort(entry, data)
         return self.async_show_form(
             step_id="reconfigure",
-            # After an error, show what was typed: the error is about that.
+            # After an error, show what was typed: the error is about that. Never
+            # a key: the stored one must not reach the browser, and a typed one is
+            # typed again.
             data_schema=self.add_suggested_values_to_schema(
-                _schema(entry.data, extensions=False),
-                user_input or {CONF_TOKEN: entry.data[CONF_TOKEN]},
+                _schema(entry.data, extensions=False, key_required=False),
+                {k: v for k, v in (user_input or {}).items() if k != CONF_TOKEN},
             ),
             errors=errors,
         )
@@ -400,11 +404,11 @@ def default_titles(extension: str) -> tuple[str, ...]:
     return f"MANGO OFFICE {extension}", f"Mango Office {extension}"
 
 
-def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _flatten(user_input: Mapping[str, Any], stored_token: str = "") -> dict[str, Any]:
     """Turn the form's answer into entry data: the section's field sits at the top."""
     advanced = user_input.get(SECTION_ADVANCED, {})
     return {
-        CONF_TOKEN: user_input[CONF_TOKEN].strip(),
+        CONF_TOKEN: user_input.get(CONF_TOKEN, "").strip() or stored_token,
         CONF_BASE_URL: advanced.get(CONF_BASE_URL, DEFAULT_BASE_URL)
         .strip()
         .rstrip("/"),

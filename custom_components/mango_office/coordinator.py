@@ -8,22 +8,20 @@ new ``MangoData``; each entity writes only when what it shows changed.
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
-from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -38,8 +36,9 @@ from .api import (
     PushEvent,
     RecordEvent,
     RouteResultEvent,
+    SummaryEvent,
 )
-from .calls import Call, CallTracker, ExtensionCalls, LastCaller, StoredCalls
+from .calls import CallTracker, ExtensionCalls
 from .const import (
     ACCOUNT_MODEL,
     ACCOUNT_MODELS,
@@ -62,15 +61,15 @@ from .payloads import (
     route_result_notification,
 )
 from .phonebook import Phonebook
+from .storage import CallsStore
 
 type MangoConfigEntry = ConfigEntry[MangoAccount]
 
 # Calls whose end was lost are forgotten this often; nothing is sent.
 PRUNE_INTERVAL: Final = timedelta(minutes=1)
-# The calls in progress are saved this long after they change (and always
-# when the entry unloads or Home Assistant stops).
-SAVE_DELAY: Final = 10.0
-STORAGE_VERSION: Final = 1
+# A connection back within this long was a blip: the entities stay as they
+# are, and only the debug log tells.
+BLIP_GRACE: Final = 10.0
 # The event entities of the account's device (IVR calls, route results).
 ACCOUNT_EVENT_KEYS: Final = ("ivr", "route_result")
 
@@ -85,18 +84,6 @@ class MangoData:
     """What just happened, for the event entities: each one is shown."""
     caught_up: tuple[Notification, ...] = ()
     """The latest news of each kind and type from while the entities were unavailable."""
-
-
-def calls_store(
-    hass: HomeAssistant, entry_id: str, subentry_id: str | None = None
-) -> Store[StoredCalls]:
-    """Where an extension's calls in progress are saved (0.1 kept them by entry)."""
-    key = (
-        f"{DOMAIN}.{entry_id}"
-        if subentry_id is None
-        else f"{DOMAIN}.{entry_id}.{subentry_id}"
-    )
-    return Store(hass, STORAGE_VERSION, key)
 
 
 def extension_unique_id(entry: ConfigEntry, subentry: ConfigSubentry) -> str:
@@ -143,18 +130,6 @@ def refused_issue_id(entry_id: str, subentry_id: str) -> str:
     return f"extension_refused_{entry_id}_{subentry_id}"
 
 
-async def async_load_tracker(
-    store: Store[StoredCalls], extension: str, phonebook: Phonebook
-) -> CallTracker:
-    """Take back the calls in progress, the missed-call count and the last caller."""
-    try:
-        stored: object = await store.async_load()
-    except (HomeAssistantError, NotImplementedError, ValueError) as err:
-        LOGGER.warning("Ignoring the saved calls of extension %s: %s", extension, err)
-        stored = None
-    return CallTracker.from_dict(extension, phonebook, stored)
-
-
 class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     """Follows one extension through its push channel; nothing is polled.
 
@@ -175,7 +150,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         device_id: str,
         *,
         tracker: CallTracker,
-        store: Store[StoredCalls],
+        store: CallsStore,
         on_account_news: Callable[[Notification], None],
     ) -> None:
         """Set up the channel; nothing is sent until it is started."""
@@ -217,9 +192,10 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             phonebook=Phonebook(entry.options.get(CONF_PHONEBOOK, {})),
         )
         self._held: dict[tuple[str, str], Notification] = {}
+        self._live = False
+        """Whether the channel is connected and every missed event is in."""
+        self._unavailable_later: CALLBACK_TYPE | None = None
         self._lost = False
-        self._save_pending = False
-        self._saved_at_shutdown = False
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._provisioning = False
@@ -228,23 +204,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     def connected(self) -> bool:
         """Whether the channel is live and the entities show it."""
         return self.last_update_success
-
-    @property
-    def phonebook(self) -> Phonebook:
-        """The phonebook in use."""
-        return self.data.phonebook
-
-    @property
-    def current_call(self) -> Call | None:
-        """The call that matters most now, if any."""
-        return self.data.calls.current_call
-
-    @property
-    def last_caller(self) -> LastCaller | None:
-        """The last incoming call."""
-        return self.data.calls.last_caller
-
-    # -- life cycle ----------------------------------------------------------
 
     @callback
     def async_start(self) -> None:
@@ -322,9 +281,8 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             # Nothing is open yet: stop before the channel opens anything.
             self._task.cancel()
         await self.channel.close()
-        if not self._saved_at_shutdown:
-            self._saved_at_shutdown = True
-            await self._store.async_save(self._data_to_store())
+        self._cancel_unavailable_later()
+        await self._store.async_close()
 
     async def async_remove(self) -> None:
         """Stop for good: the extension was removed, so are its saved calls."""
@@ -343,40 +301,60 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self._tracker.set_phonebook(phonebook)
         self._publish(phonebook=phonebook)
 
-    # -- the channel's news --------------------------------------------------
-
     @callback
     def _handle_state(self, state: ChannelState) -> None:
         if state is ChannelState.CONNECTED:
+            self._live = True
+            self._cancel_unavailable_later()
             if self._lost:
                 self._lost = False
                 LOGGER.info(
                     "Extension %s is connected to MANGO OFFICE again", self.extension
                 )
             self._tracker.prune(dt_util.utcnow())
-            self._schedule_save()
+            self._store.schedule_save()
             caught_up = tuple(self._held.values())
             self._held.clear()
             self.async_set_updated_data(self._data(caught_up=caught_up))
             return
-        if state is ChannelState.CLOSED:
-            return
-        if self.last_update_success:
-            # Once when it goes, once when it comes back: the retries in
-            # between are the channel's business.
-            self._lost = True
-            LOGGER.info(
-                "Extension %s lost its connection to MANGO OFFICE; retrying",
-                self.extension,
-            )
+        self._live = False
         if state is ChannelState.AUTH_FAILED:
+            self._cancel_unavailable_later()
+            self._become_unavailable()
             LOGGER.error(
                 "MANGO OFFICE rejected the token of extension %s", self.extension
             )
             self.config_entry.async_start_reauth(self.hass)
-        if self.last_update_success:
-            self.last_update_success = False
-            self.async_update_listeners()
+        elif (
+            state is ChannelState.DISCONNECTED
+            and self.last_update_success
+            and self._unavailable_later is None
+        ):
+            self._unavailable_later = async_call_later(
+                self.hass,
+                BLIP_GRACE,
+                HassJob(self._become_unavailable, cancel_on_shutdown=True),
+            )
+
+    @callback
+    def _become_unavailable(self, _: datetime | None = None) -> None:
+        self._unavailable_later = None
+        if not self.last_update_success:
+            return
+        # Once when it goes, once when it comes back: the retries in
+        # between are the channel's business.
+        self._lost = True
+        LOGGER.info(
+            "Extension %s lost its connection to MANGO OFFICE; retrying",
+            self.extension,
+        )
+        self.last_update_success = False
+        self.async_update_listeners()
+
+    def _cancel_unavailable_later(self) -> None:
+        if self._unavailable_later is not None:
+            self._unavailable_later()
+            self._unavailable_later = None
 
     @callback
     def _handle_event(self, event: PushEvent, replayed: bool) -> None:
@@ -389,14 +367,23 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                         event, now=dt_util.utcnow(), replayed=replayed
                     )
                 ]
-                self._schedule_save()
+                self._store.schedule_save()
+            case RecordEvent(url=None) if event.available:
+                # The VPBX API tells a finished recording by its id: the link
+                # comes on request, and the news with it.
+                self.config_entry.async_create_background_task(
+                    self.hass,
+                    self._async_record_with_link(event, replayed),
+                    name=f"{self.name} recording link",
+                )
+                return
             case RecordEvent():
                 news = [record_notification(event, replayed=replayed)]
             case IvrEvent() | RouteResultEvent():
                 # The account's news: it comes on one extension's channel,
                 # which its bus event names, and shows on the account's device.
                 notification = (
-                    ivr_notification(event, self.phonebook, replayed=replayed)
+                    ivr_notification(event, self.data.phonebook, replayed=replayed)
                     if isinstance(event, IvrEvent)
                     else route_result_notification(event, replayed=replayed)
                 )
@@ -405,10 +392,26 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 )
                 self._on_account_news(notification)
                 return
+            case SummaryEvent():
+                # The legs told the call as it went; its summary adds nothing shown.
+                return
+        self._deliver(news)
+
+    async def _async_record_with_link(self, event: RecordEvent, replayed: bool) -> None:
+        try:
+            url = await self.client.get_record_url(event.record_id)
+        except MangoError as err:
+            # Still news: get_record can fetch the link later.
+            LOGGER.debug("No link yet for recording %s: %s", event.record_id, err)
+            url = None
+        self._deliver([record_notification(replace(event, url=url), replayed=replayed)])
+
+    def _deliver(self, news: list[Notification]) -> None:
+        """Fire the bus events, then show the news, or keep it while not live."""
         fire = self.hass.bus.async_fire
         for notification in news:
             fire(notification.kind, notification.bus_data(self._source))
-        if self.last_update_success:
+        if self._live:
             self.async_set_updated_data(self._data(news=tuple(news)))
             return
         # The entities catch up once the channel is live again.
@@ -425,7 +428,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             LOGGER.debug(
                 "Extension %s: forgot calls whose end never came", self.extension
             )
-            self._schedule_save()
+            self._store.schedule_save()
             self._publish()
 
     def _data(
@@ -443,24 +446,12 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         )
 
     def _publish(self, *, phonebook: Phonebook | None = None) -> None:
-        """Show a change that carries no news; kept for later while unavailable."""
+        """Show a change that carries no news; kept for later while not live."""
         data = self._data(phonebook=phonebook)
-        if self.last_update_success:
+        if self._live:
             self.async_set_updated_data(data)
         else:
             self.data = data
-
-    # -- storage -------------------------------------------------------------
-
-    def _schedule_save(self) -> None:
-        # One timer per save, not one per message.
-        if not self._save_pending:
-            self._save_pending = True
-            self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
-
-    def _data_to_store(self) -> StoredCalls:
-        self._save_pending = False
-        return self._tracker.as_dict()
 
 
 class MangoAccount:
@@ -540,9 +531,9 @@ class MangoAccount:
                 Platform.EVENT, DOMAIN, f"{unique_id}_{key}"
             ):
                 entity_registry.async_remove(entity_id)
-        store = calls_store(hass, entry.entry_id, subentry.subentry_id)
-        tracker = await async_load_tracker(
-            store, extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
+        store = CallsStore(hass, entry.entry_id, subentry.subentry_id)
+        tracker = await store.async_load(
+            extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
         )
         coordinator = MangoCoordinator(
             hass,

@@ -25,6 +25,11 @@ from .const import (
 )
 from .coordinator import MangoConfigEntry, MangoCoordinator
 
+PROBE: Final = (
+    "From Home Assistant's configuration folder: python -m "
+    "custom_components.mango_office.api.probe --extension <extension> "
+    "(the README's Troubleshooting says more)"
+)
 TO_REDACT: Final = {
     CONF_TOKEN,
     CONF_BASE_URL,
@@ -58,6 +63,8 @@ async def async_get_config_entry_diagnostics(
     return async_redact_data(
         {
             "entry": entry.as_dict(),
+            # Where the wire format needs correcting, the probe brings the evidence.
+            "probe": PROBE,
             "phonebook_entries": len(entry.options.get(CONF_PHONEBOOK, {})),
             "recent_requests": [
                 redact_message(exchange, secrets)

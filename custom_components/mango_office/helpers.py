@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+import math
 from typing import Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -14,7 +15,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import translation
 
-from .api import MangoApiError, MangoAuthError, MangoError
+from .api import MangoApiError, MangoAuthError, MangoError, MangoRateLimitError
 from .const import DOMAIN, SUBENTRY_EXTENSION
 
 # Errors of the config flow's form, by what went wrong.
@@ -54,6 +55,14 @@ async def action_errors(hass: HomeAssistant, entry: ConfigEntry) -> AsyncIterato
         entry.async_start_reauth(hass)
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except MangoRateLimitError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="rate_limited",
+            translation_placeholders={
+                "seconds": str(max(1, math.ceil(err.retry_after or 1)))
+            },
         ) from err
     except MangoApiError as err:
         raise HomeAssistantError(

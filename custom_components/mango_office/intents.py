@@ -152,7 +152,7 @@ class LastCallerIntentHandler(MangoIntentHandler):
             (
                 (last, coordinator)
                 for coordinator in coordinators
-                if (last := coordinator.last_caller) is not None
+                if (last := coordinator.data.calls.last_caller) is not None
             ),
             key=lambda pair: pair[0].time,
             default=None,
@@ -160,7 +160,7 @@ class LastCallerIntentHandler(MangoIntentHandler):
         if latest is None:
             return speech.say("speech_no_last_caller")
         last, coordinator = latest
-        caller = coordinator.phonebook.name_of(last.number) or last.number
+        caller = coordinator.data.phonebook.name_of(last.number) or last.number
         return speech.say(
             "speech_last_caller",
             caller=caller or speech.say("speech_hidden_number"),

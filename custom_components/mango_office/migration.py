@@ -28,8 +28,8 @@ from .const import (
     LOGGER,
     SUBENTRY_EXTENSION,
 )
-from .coordinator import calls_store
 from .helpers import async_extension_title
+from .storage import CallsStore
 
 
 async def async_migrate_integration(hass: HomeAssistant) -> None:
@@ -105,7 +105,7 @@ async def _async_move(
     if account is not entry:
         await hass.config_entries.async_remove(entry.entry_id)
         return
-    await calls_store(hass, entry.entry_id).async_remove()
+    await CallsStore(hass, entry.entry_id).async_remove()
     hass.config_entries.async_update_entry(
         entry,
         version=2,
@@ -125,9 +125,8 @@ async def _async_move_calls(
     subentry: ConfigSubentry,
 ) -> None:
     """Carry the calls in progress and the missed-call count over to the extension's store."""
-    old = calls_store(hass, entry.entry_id)
-    if (stored := await old.async_load()) is not None:
-        await calls_store(hass, account.entry_id, subentry.subentry_id).async_save(
+    if (stored := await CallsStore(hass, entry.entry_id).async_load_raw()) is not None:
+        await CallsStore(hass, account.entry_id, subentry.subentry_id).async_save_raw(
             stored
         )
 

@@ -1,4 +1,4 @@
-"""Actions of the MANGO OFFICE integration: callback, transfer, route and get_record."""
+"""Actions of the MANGO OFFICE integration: callback, find_contact, transfer, route and get_record."""
 
 from collections import Counter
 from collections.abc import Mapping
@@ -37,6 +37,7 @@ SERVICE_CALLBACK: Final = "callback"
 SERVICE_TRANSFER: Final = "transfer"
 SERVICE_ROUTE: Final = "route"
 SERVICE_GET_RECORD: Final = "get_record"
+SERVICE_FIND_CONTACT: Final = "find_contact"
 
 ATTR_NUMBER: Final = "number"
 ATTR_METHOD: Final = "method"
@@ -113,7 +114,7 @@ def resolve_number(coordinator: MangoCoordinator, text: str) -> str:
     """Turn what the user said into a number: a number in any usual form, or a phonebook name."""
     if (number := normalize_number(text)) is not None:
         return number
-    matches = coordinator.phonebook.numbers_named(text)
+    matches = coordinator.data.phonebook.numbers_named(text)
     if len(matches) == 1:
         return next(iter(matches))
     if not matches:
@@ -167,7 +168,7 @@ async def async_place_callback(
     number = resolve_number(coordinator, text)
     async with action_errors(coordinator.hass, coordinator.config_entry):
         call_id = await coordinator.client.callback(coordinator.extension, number)
-    return PlacedCallback(call_id, number, coordinator.phonebook.name_of(number))
+    return PlacedCallback(call_id, number, coordinator.data.phonebook.name_of(number))
 
 
 async def _async_callback(call: ServiceCall) -> ServiceResponse:
@@ -182,12 +183,30 @@ async def _async_callback(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _async_find_contact(call: ServiceCall) -> ServiceResponse:
+    """Who a number or name is in the phonebook: every match, and no match is no error.
+
+    So a blueprint can ask before it calls, and answer without an error in the log.
+    """
+    coordinator = _coordinator(call.hass, call)
+    text = call.data[ATTR_NUMBER]
+    if (number := normalize_number(text)) is not None:
+        matches = {number: coordinator.data.phonebook.name_of(number)}
+    else:
+        matches = dict(coordinator.data.phonebook.numbers_named(text))
+    return {
+        "matches": [
+            {ATTR_NUMBER: number, ATTR_NAME: name} for number, name in matches.items()
+        ]
+    }
+
+
 async def _async_transfer(call: ServiceCall) -> None:
     """Hand a call over, by default the extension's current conversation."""
     coordinator = _coordinator(call.hass, call)
     to = resolve_number(coordinator, call.data[ATTR_TO])
     if (call_id := call.data.get(ATTR_CALL_ID)) is None:
-        current = coordinator.current_call
+        current = coordinator.data.calls.current_call
         if current is None or current.state not in (
             CallState.CONNECTED,
             CallState.ON_HOLD,
@@ -199,7 +218,9 @@ async def _async_transfer(call: ServiceCall) -> None:
             )
         call_id = current.call_id
     async with action_errors(coordinator.hass, coordinator.config_entry):
-        await coordinator.client.transfer(call_id, to, call.data[ATTR_METHOD])
+        await coordinator.client.transfer(
+            call_id, to, call.data[ATTR_METHOD], initiator=coordinator.extension
+        )
 
 
 async def _async_route(call: ServiceCall) -> ServiceResponse:
@@ -234,6 +255,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_callback,
         schema=CALLBACK_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_FIND_CONTACT,
+        _async_find_contact,
+        schema=CALLBACK_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(
         DOMAIN, SERVICE_TRANSFER, _async_transfer, schema=TRANSFER_SCHEMA

@@ -7,19 +7,27 @@ scripts/develop runs this after `scripts/setup --demo`. It stays in the foregrou
 import argparse
 from collections.abc import Sequence
 import contextlib
+import json
 import os
 from pathlib import Path
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 from types import FrameType
-from typing import IO, Final
+from typing import Final
 
 from .hass_api import HassApi, HassApiError
 from .hass_ws import HassWsError
+from .processes import (
+    HOST,
+    ROOT,
+    hass_process,
+    log_tail,
+    port_in_use,
+    say,
+    simulator_process,
+)
 from .provision import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -27,9 +35,11 @@ from .provision import (
     EXTENSIONS,
     LANGUAGE,
     LANGUAGES,
+    READY_AUTOMATIONS,
     SIMULATOR_TOKEN,
     DemoSetupError,
     DemoState,
+    install_config_files,
     provision,
     set_language,
     sign_in,
@@ -37,15 +47,67 @@ from .provision import (
     write_http_config,
 )
 
-ROOT: Final = Path(__file__).resolve().parents[2]
 CONFIG_DIR: Final = ROOT / "config"
-# The demo's login is public: nothing listens beyond this machine.
-HOST: Final = "127.0.0.1"
 HASS_PORT: Final = 8123
 SIMULATOR_PORT: Final = 8089
 HASS_LOG: Final = CONFIG_DIR / "home-assistant.log"
 HASS_CONSOLE_LOG: Final = CONFIG_DIR / "home-assistant.console.log"
 SIMULATOR_LOG: Final = CONFIG_DIR / "simulator.log"
+# The simulator's users and missed events across restarts: calls in progress at a stop
+# end there, and Home Assistant learns it when it registers again.
+SIMULATOR_STATE: Final = CONFIG_DIR / "simulator-state.json"
+# One of each kind of call, as `scripts/develop` prints them: what it is, the scenario.
+EXAMPLE_CALLS: Final[tuple[tuple[str, dict[str, object]], ...]] = (
+    (
+        "An answered call from Иван Петров (30 s)",
+        {"name": "incoming_answered", "extension": "101", "talk_seconds": 30},
+    ),
+    ("A missed call", {"name": "incoming_missed", "extension": "101"}),
+    (
+        "A group call that 102 answers (101 does not count it missed)",
+        {
+            "name": "group_answered_elsewhere",
+            "extension": "101",
+            "answered_by": "102",
+            "talk_seconds": 20,
+        },
+    ),
+    (
+        "A callback: 101's phone first, then the number",
+        {"name": "outgoing_callback", "extension": "101", "talk_seconds": 20},
+    ),
+    (
+        "101 calls 102",
+        {
+            "name": "internal_call",
+            "extension": "101",
+            "to_extension": "102",
+            "talk_seconds": 20,
+        },
+    ),
+    (
+        "A call put on hold for 10 s",
+        {
+            "name": "hold_and_resume",
+            "extension": "102",
+            "hold_seconds": 10,
+            "talk_seconds": 10,
+        },
+    ),
+    (
+        "Бухгалтерия calls, talks until hung up (hang_up below)",
+        {
+            "name": "incoming_answered",
+            "extension": "102",
+            "caller": "+74951112233",
+            "talk_seconds": None,
+        },
+    ),
+    (
+        "A caller waiting in the IVR (a mango_office_ivr event; route it with mango_office.route)",
+        {"name": "incoming_via_ivr"},
+    ),
+)
 # What `python -m homeassistant` exits with when asked to restart (UI, service call).
 RESTART_EXIT_CODE: Final = 100
 # Start-up with every package installed takes 5-10 s; without them over a minute.
@@ -62,125 +124,6 @@ class StopRequestedError(Exception):
 
 class DemoError(Exception):
     """The demo cannot start; the message says why."""
-
-
-def say(text: str) -> None:
-    """Tell the user (stdout, at once)."""
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
-
-
-class Child:
-    """A background process in its own session, with its output in a log file."""
-
-    def __init__(
-        self, name: str, args: Sequence[str], log: Path, env: dict[str, str]
-    ) -> None:
-        """Describe the process; start() runs it."""
-        self.name = name
-        self.args = list(args)
-        self.log = log
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
-
-    def start(self, *, keep_log: bool = False) -> None:
-        """Start the process (the previous run's log becomes <log>.1)."""
-        if not keep_log and self.log.exists():
-            self.log.replace(self.log.with_name(f"{self.log.name}.1"))
-        self._log_file = self.log.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own venv's Python, fixed arguments
-            self.args,
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            # Its own session: Ctrl-C in the terminal reaches only us, and we stop it.
-            start_new_session=True,
-        )
-
-    def exit_code(self) -> int | None:
-        """Return the exit code once the process has ended, else None."""
-        return None if self.process is None else self.process.poll()
-
-    def stop(self, timeout: float) -> None:
-        """SIGTERM, then SIGKILL after `timeout` s; then whatever is left of its group."""
-        process = self.process
-        if process is None:
-            return
-        pgid = process.pid  # a session leader's group id is its pid
-        if process.poll() is None:
-            say(f"Stopping {self.name} (pid {process.pid})")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                say(f"{self.name} did not stop within {timeout:.0f} s: killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pgid, signal.SIGKILL)
-                process.wait()
-        # Anything it started in its group (the group outlives its leader).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-        self.process = None
-
-
-def hass_process(config_dir: Path, log: Path, env: dict[str, str]) -> Child:
-    """Home Assistant on a configuration directory, from this venv."""
-    return Child(
-        "Home Assistant",
-        [sys.executable, "-m", "homeassistant", "--config", str(config_dir)],
-        log,
-        env,
-    )
-
-
-def simulator_process(
-    port: int, log: Path, env: dict[str, str], *options: str
-) -> Child:
-    """The simulator on HOST:port with the demo's key and extensions, and more options."""
-    path = os.pathsep.join(
-        filter(None, [str(ROOT / "simulator"), env.get("PYTHONPATH")])
-    )
-    return Child(
-        "the simulator",
-        [
-            sys.executable,
-            "-m",
-            "mango_simulator",
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--token",
-            SIMULATOR_TOKEN,
-            *(arg for ext in EXTENSIONS for arg in ("--extension", ext)),
-            *options,
-        ],
-        log,
-        {**env, "PYTHONPATH": path},
-    )
-
-
-def port_in_use(port: int) -> bool:
-    """Tell whether something accepts connections on HOST:port."""
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((HOST, port)) == 0
-
-
-def log_tail(path: Path, lines: int = 15) -> str:
-    """The last lines of a log, indented, for an error message."""
-    try:
-        text = path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return f"    ({path} is missing)"
-    return "\n".join(f"    {line[:300]}" for line in text)
 
 
 class Demo:
@@ -211,6 +154,8 @@ class Demo:
             "2",
             "--record-delay",
             "10",
+            "--state",
+            str(SIMULATOR_STATE),
         )
 
     # -- signals and waiting ---------------------------------------------------
@@ -309,6 +254,7 @@ class Demo:
                     shutil.rmtree(path)
                 else:
                     path.unlink()
+        install_config_files(CONFIG_DIR, ROOT, automations=READY_AUTOMATIONS)
         link = CONFIG_DIR / "custom_components"
         if not link.exists() and not link.is_symlink():
             link.symlink_to(Path("..") / "custom_components")
@@ -455,9 +401,29 @@ class Demo:
                 f"                    integration key {SIMULATOR_TOKEN}, extensions "
                 f"{', '.join(EXTENSIONS)}, API address {self.simulator_url}/api"
             )
+            self._print_example_calls()
         logs = [HASS_LOG] + ([SIMULATOR_LOG] if self.with_simulator else [])
         say(f"    Logs            {', '.join(str(p.relative_to(ROOT)) for p in logs)}")
         say("    Ctrl-C stops everything.")
+
+    def _print_example_calls(self) -> None:
+        say("==> Simulate a call: copy a command into another terminal")
+        url = f"{self.simulator_url}/_simulator"
+        for what, body in EXAMPLE_CALLS:
+            say(f"    # {what}")
+            say(f"    {curl(f'{url}/scenario', body)}")
+        say(
+            "    # Transfer or hang up a call in progress: its call_id is in active_calls of"
+        )
+        say(f"    curl -s {url}/state")
+        say(f"    {curl(f'{url}/scenario', {'name': 'hang_up', 'call_id': 'CALL_ID'})}")
+        say(
+            f"    {curl(f'{url}/scenario', {'name': 'transfer', 'call_id': 'CALL_ID', 'to_number': '101'})}"
+        )
+        say(
+            f"    # Every scenario and its arguments: curl -s {url}/ (or python -m "
+            "mango_simulator --help)"
+        )
 
     def _supervise(self) -> int:
         while True:
@@ -476,6 +442,14 @@ class Demo:
                     f"{SIMULATOR_LOG.relative_to(ROOT)}:\n{log_tail(SIMULATOR_LOG)}"
                 )
                 return 1
+
+
+def curl(url: str, body: dict[str, object]) -> str:
+    """A shell command that POSTs `body` as JSON to `url`."""
+    return (
+        f"curl -s -X POST {url} -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(body, ensure_ascii=False)}'"
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

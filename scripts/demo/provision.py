@@ -6,16 +6,11 @@ Each step is skipped when it is already done, so an interrupted set-up completes
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+import importlib.util
 import json
 from pathlib import Path
+import shutil
 from typing import Any, Final
-
-from homeassistant.components.http.config import (
-    HTTP_STORAGE_SCHEMA,
-    STORAGE_KEY as HTTP_STORAGE_KEY,
-    STORAGE_MINOR_VERSION as HTTP_STORAGE_MINOR_VERSION,
-    STORAGE_VERSION as HTTP_STORAGE_VERSION,
-)
 
 from .hass_api import HassApi, HassApiError
 from .hass_ws import ws_commands
@@ -36,13 +31,42 @@ CORE_CONFIG: Final = {
 DOMAIN: Final = "mango_office"
 SIMULATOR_TOKEN: Final = "demo"  # noqa: S105 - the simulator's key, not a secret
 EXTENSIONS: Final = ("101", "102")
-# Names for the internal calls the simulator makes between the two extensions.
-PHONEBOOK: Final = "101 = Reception\n102 = Sales\n+7 495 123-45-67 = Ivan Petrov\n"
+# Names for the internal calls between the two extensions, the simulator's usual caller
+# (+7 495 123-45-67) and the README's voice examples: "позвони Ване", "набери бухгалтерию",
+# "call John Smith", and "позвони Петровой" (which asks: Мария Петрова or Иван Петров?).
+PHONEBOOK: Final = (
+    "101 = Reception; Приёмная\n"
+    "102 = Sales; Отдел продаж\n"
+    "+7 495 123-45-67 = Иван Петров; Ваня\n"
+    "+7 916 765-43-21 = Мария Петрова\n"
+    "+7 495 111-22-33 = Бухгалтерия\n"
+    "+1 212 555-01-23 = John Smith\n"
+)
+# What configuration.yaml includes; Home Assistant's editors write them.
+INCLUDED_FILES: Final = {
+    "automations.yaml": "[]\n",
+    "scripts.yaml": "",
+    "scenes.yaml": "",
+}
+BLUEPRINTS: Final = Path("blueprints/automation/mango_office")
+SENTENCES: Final = Path("custom_sentences")
+# The demo's ready automation: the missed-call blueprint, notifying in Home Assistant.
+READY_AUTOMATIONS: Final = """\
+- id: mango_office_missed_call_demo
+  alias: Missed call notification
+  description: Made by scripts/develop from the MANGO OFFICE blueprint.
+  use_blueprint:
+    path: mango_office/missed_call_notification.yaml
+    input:
+      persistent_notification: true
+"""
 # Onboarding's core_config step sets these up; Radio Browser retries DNS forever here
 # and slows every start, and neither has anything to do with the demo.
 UNWANTED_DOMAINS: Final = ("radio_browser", "google_translate")
 # How long onboarding's core_config step may take to create them.
 UNWANTED_WAIT: Final = 15.0
+# How long Home Assistant may take to load Assist after onboarding.
+ASSIST_WAIT: Final = 120.0
 STATE_FILE: Final = ".demo.json"
 DASHBOARD: Final = "mango-office"
 # A card's name: the entity's own ("Call state"), without the device's ("Extension 101").
@@ -96,8 +120,35 @@ class DemoState:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
+def install_config_files(
+    config_dir: Path, root: Path, automations: str = INCLUDED_FILES["automations.yaml"]
+) -> None:
+    """Give a configuration what it includes, and the repository's blueprints and sentences.
+
+    The files Home Assistant's editors write are made only when missing (`automations` is
+    what a new automations.yaml holds); the blueprints and the sentences are copied afresh,
+    so that the demo runs what the repository has.
+    """
+    for name, text in {**INCLUDED_FILES, "automations.yaml": automations}.items():
+        if not (path := config_dir / name).exists():
+            path.write_text(text)
+    shutil.copytree(root / BLUEPRINTS, config_dir / BLUEPRINTS, dirs_exist_ok=True)
+    shutil.copytree(
+        root / "docs" / SENTENCES, config_dir / SENTENCES, dirs_exist_ok=True
+    )
+
+
 # What HA keeps beside the settings themselves.
 _HTTP_META: Final = ("created_at", "error", "error_message")
+
+
+def http_config_in_storage() -> bool:
+    """Whether this Home Assistant keeps where it listens in its storage (newer releases do).
+
+    Older releases read the `http:` block of configuration.yaml (the smoke test on the
+    oldest supported release writes that instead).
+    """
+    return importlib.util.find_spec("homeassistant.components.http.config") is not None
 
 
 def write_http_config(config_dir: Path, host: str, port: int) -> None:
@@ -108,6 +159,14 @@ def write_http_config(config_dir: Path, host: str, port: int) -> None:
     "pending" until confirmed. Writing the confirmed ("stable") settings binds HA to `host`
     from its first second, with no repair and no dialog; the other settings stay as they are.
     """
+    # Here, not at the top: the smoke test imports this module on releases without it.
+    from homeassistant.components.http.config import (  # noqa: PLC0415
+        HTTP_STORAGE_SCHEMA,
+        STORAGE_KEY as HTTP_STORAGE_KEY,
+        STORAGE_MINOR_VERSION as HTTP_STORAGE_MINOR_VERSION,
+        STORAGE_VERSION as HTTP_STORAGE_VERSION,
+    )
+
     path = config_dir / ".storage" / HTTP_STORAGE_KEY
     try:
         data: Any = json.loads(path.read_text())["data"]
@@ -217,6 +276,16 @@ def provision(
             state.entries[extension] = entry_id
     create_dashboard(api)
     say(f"Created the dashboard /{DASHBOARD}: calls of each extension")
+    # Assist made its pipeline in the language of the first start, once it is loaded.
+    waited = 0.0
+    while "assist_pipeline" not in api.config().get("components", []):
+        if waited > ASSIST_WAIT:
+            raise DemoSetupError(f"Assist did not load within {ASSIST_WAIT:.0f} s")
+        checkpoint()
+        sleep(0.5)
+        waited += 0.5
+    set_assist_language(api, language)
+    say(f"Assist: the pipeline speaks {language}")
     state.provisioned = True
     state.save(config_dir)
 
@@ -242,10 +311,38 @@ def set_language(api: HassApi, language: str) -> None:
             "value": {"language": language, "number_format": "language"},
         },
     )
+    set_assist_language(api, language)
     for entry in api.entries(DOMAIN):
         api.request(
             "POST", f"/api/config/config_entries/entry/{entry['entry_id']}/reload"
         )
+
+
+def set_assist_language(api: HassApi, language: str) -> None:
+    """Make Assist's preferred pipeline listen and answer in `language`.
+
+    Home Assistant made it in the server's language of its first start.
+    """
+    pipeline = ws(api, {"type": "assist_pipeline/pipeline/get"})[0]
+    fields = {
+        key: value
+        for key, value in pipeline.items()
+        if key not in {"id", "conversation_language", "language"}
+    }
+    # A speech engine keeps its own language setting only where it has one.
+    for engine, key in (("stt_engine", "stt_language"), ("tts_engine", "tts_language")):
+        if fields.get(engine) is not None:
+            fields[key] = language
+    ws(
+        api,
+        {
+            "type": "assist_pipeline/pipeline/update",
+            "pipeline_id": pipeline["id"],
+            **fields,
+            "conversation_language": language,
+            "language": language,
+        },
+    )
 
 
 def _registry_ids(api: HassApi) -> dict[tuple[str, str], str]:

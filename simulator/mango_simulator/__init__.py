@@ -2,6 +2,7 @@
 
 sim = MangoSimulator(tokens={"secret"}, extensions={"101", "102"})
 await sim.start()          # then point a client at sim.base_url
+await sim.start(routes=control.routes(sim))   # or with the control interface
 await sim.incoming_answered("101")
 await sim.stop()
 """

@@ -11,9 +11,12 @@ import asyncio
 from collections.abc import Sequence
 import contextlib
 import logging
+from pathlib import Path
 import signal
 import sys
 
+from . import control
+from .dialect import DIALECTS, SERVER_CLIENT
 from .simulator import MangoSimulator
 
 _LOGGER = logging.getLogger("mango_simulator")
@@ -21,9 +24,23 @@ _LOGGER = logging.getLogger("mango_simulator")
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Read the command line."""
+    scenarios = "\n".join(
+        f"  {name}({', '.join(about['arguments'])})\n      {about['summary']}"
+        for name, about in control.scenario_help().items()
+    )
     parser = argparse.ArgumentParser(
         prog="python -m mango_simulator",
         description='A local simulator of MANGO OFFICE\'s "Server-Client" API.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"""\
+Scenarios (start one through the control interface, its arguments beside "name"):
+{scenarios}
+
+For example, with the simulator on the default port:
+  curl -X POST http://127.0.0.1:8089/_simulator/scenario -H 'Content-Type: application/json' \\
+       -d '{{"name": "incoming_missed", "extension": "101"}}'
+GET http://127.0.0.1:8089/_simulator/ lists the control interface's endpoints and the
+scenarios; simulator/mango_simulator/telephony.py describes each scenario in full.""",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
@@ -68,6 +85,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=int, default=None, help="seed for reproducible ids and choices"
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep the users and their missed events in FILE across restarts (calls "
+        "in progress end when the simulator stops, so a client that comes back "
+        "learns that they ended)",
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default=SERVER_CLIENT,
+        help="server-client: the wire format as the client assumes it (default); "
+        "vpbx: frames and result codes in the VPBX API's spellings",
+    )
     return parser.parse_args(argv)
 
 
@@ -79,7 +111,10 @@ async def run(args: argparse.Namespace, stop: asyncio.Event | None = None) -> No
         step_delay=args.step_delay,
         record_delay=args.record_delay,
         seed=args.seed,
+        dialect=args.dialect,
     )
+    if args.state is not None:
+        sim.load_state(args.state)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -87,7 +122,7 @@ async def run(args: argparse.Namespace, stop: asyncio.Event | None = None) -> No
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        await sim.start(args.host, args.port)
+        await sim.start(args.host, args.port, routes=control.routes(sim))
         if args.provision:
             for extension in sorted(sim.extensions):
                 sim.provision(extension)
@@ -106,6 +141,9 @@ async def run(args: argparse.Namespace, stop: asyncio.Event | None = None) -> No
         for signum in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
+        await sim.end_calls()
+        if args.state is not None:
+            sim.save_state(args.state)
         await sim.stop()
 
 

@@ -1,5 +1,6 @@
 """The control interface under /_simulator/: JSON, no auth (binds to 127.0.0.1).
 
+GET  /_simulator/           this list and the scenarios
 GET  /_simulator/requests   the recorded API requests
 GET  /_simulator/state      users, registered users, missed counts, open websockets
 POST /_simulator/push       {"extension", "message"} or {"extension", "raw": "text"} or
@@ -20,14 +21,14 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 import dataclasses
-from typing import TYPE_CHECKING, Any, Final
+import inspect
+from typing import Any, Final
 
 from aiohttp import web
 
+from .simulator import MangoSimulator
+from .telephony import SCENARIOS
 from .wire import ApiError
-
-if TYPE_CHECKING:
-    from .simulator import MangoSimulator
 
 PREFIX: Final = "/_simulator"
 
@@ -38,15 +39,40 @@ class _BadRequestError(Exception):
     """A control request that cannot be carried out."""
 
 
-def add_routes(app: web.Application, sim: MangoSimulator) -> None:
-    """Add the control endpoints to the simulator's application."""
+def routes(sim: MangoSimulator) -> list[web.RouteDef]:
+    """The control endpoints of one simulator, for `sim.start(routes=...)`."""
     control = _Control(sim)
-    app.router.add_get(f"{PREFIX}/requests", control.requests)
-    app.router.add_get(f"{PREFIX}/state", control.state)
-    app.router.add_post(f"{PREFIX}/push", control.push)
-    app.router.add_post(f"{PREFIX}/scenario", control.scenario)
-    app.router.add_post(f"{PREFIX}/faults", control.faults)
-    app.router.add_post(f"{PREFIX}/config", control.config)
+    return [
+        web.get(f"{PREFIX}/", control.index),
+        web.get(f"{PREFIX}/requests", control.requests),
+        web.get(f"{PREFIX}/state", control.state),
+        web.post(f"{PREFIX}/push", control.push),
+        web.post(f"{PREFIX}/scenario", control.scenario),
+        web.post(f"{PREFIX}/faults", control.faults),
+        web.post(f"{PREFIX}/config", control.config),
+    ]
+
+
+def scenario_help() -> dict[str, dict[str, Any]]:
+    """Each scenario: the first line of its description and its arguments.
+
+    Arguments as a call would name them: "extension" must be given, "caller='+7...'"
+    has that default.
+    """
+    described = {}
+    for name in SCENARIOS:
+        method = getattr(MangoSimulator, name)
+        parameters = list(inspect.signature(method).parameters.values())[1:]
+        described[name] = {
+            "summary": (method.__doc__ or "").strip().splitlines()[0],
+            "arguments": [
+                parameter.name
+                if parameter.default is inspect.Parameter.empty
+                else f"{parameter.name}={parameter.default!r}"
+                for parameter in parameters
+            ],
+        }
+    return described
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -80,6 +106,16 @@ def _handles_errors(
 class _Control:
     def __init__(self, sim: MangoSimulator) -> None:
         self._sim = sim
+
+    async def index(self, request: web.Request) -> web.Response:
+        # The module's docstring from the first endpoint on: one source for both.
+        lines = (__doc__ or "").splitlines()
+        first = next(
+            (i for i, line in enumerate(lines) if line.startswith("GET ")), len(lines)
+        )
+        return web.json_response(
+            {"endpoints": lines[first:], "scenarios": scenario_help()}
+        )
 
     async def requests(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import itertools
 import json
 import logging
+from pathlib import Path
 import secrets
 import time
 from typing import Any, Final
@@ -15,7 +16,7 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
-from . import control
+from .dialect import DIALECTS, SERVER_CLIENT, VPBX, result_code, to_vpbx
 from .telephony import DEFAULT_LINE, Telephony
 from .wire import (
     API_PREFIX,
@@ -135,6 +136,10 @@ class _Params:
             raise ApiError(CODE_INVALID_PARAMETERS, f"{name} is required")
         return text
 
+    def optional(self, name: str) -> str | None:
+        value = self._values.get(name)
+        return None if value is None else str(value)
+
     def number(self, name: str, default: int) -> int:
         if self._values.get(name) is None:
             return default
@@ -183,6 +188,7 @@ class MangoSimulator(Telephony):
         seed: int | None = None,
         missed_ttl: float = MISSED_TTL,
         hang_seconds: float = 120.0,
+        dialect: str = SERVER_CLIENT,
     ) -> None:
         """Configure the simulated account.
 
@@ -195,7 +201,11 @@ class MangoSimulator(Telephony):
             seed: makes ids and random choices reproducible.
             missed_ttl: how long missed events are kept.
             hang_seconds: how long a "timeout" fault hangs (at most; stop() ends it).
+            dialect: "server-client" (the wire format as assumed), or "vpbx":
+                frames and result codes in the VPBX API's spellings (dialect.py).
         """
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {DIALECTS}")
         super().__init__(
             extensions=extensions,
             step_delay=step_delay,
@@ -206,6 +216,9 @@ class MangoSimulator(Telephony):
         self._tokens = {str(token) for token in tokens}
         self._missed_ttl = missed_ttl
         self.hang_seconds = hang_seconds
+        self.dialect = dialect
+        # Route request ids and the command ids the client sent with them.
+        self._command_ids: dict[str, str] = {}
         self._users: dict[str, _User] = {}
         self._channels: dict[str, _Channel] = {}
         # Open websockets by channel id, oldest first.
@@ -235,8 +248,17 @@ class MangoSimulator(Telephony):
 
     # -- life cycle ----------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (port 0 picks a free one)."""
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        routes: Iterable[web.AbstractRouteDef] = (),
+    ) -> None:
+        """Serve on host:port (port 0 picks a free one), with more routes if given.
+
+        The control interface comes in that way: `routes=control.routes(sim)`.
+        """
         if self._runner is not None:
             raise RuntimeError("The simulator is already running")
         self._stopping.clear()
@@ -244,7 +266,7 @@ class MangoSimulator(Telephony):
         app.router.add_route("*", "/api/{tail:.*}", self._handle_api)
         app.router.add_get("/ws/{channel_id}", self._handle_ws)
         app.router.add_get("/records/{name}", self._handle_record_file)
-        control.add_routes(app, self)
+        app.add_routes(routes)
         # A short shutdown: stop() has already released every long request.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -312,6 +334,34 @@ class MangoSimulator(Telephony):
         if extension not in self._extensions:
             raise KeyError(extension)
         self._users.setdefault(extension, _User(extension))
+
+    def save_state(self, path: Path) -> None:
+        """Write the provisioned users and their missed events, for load_state()."""
+        users = {
+            user.extension: [[stored, message] for stored, message in user.missed]
+            for user in self._users.values()
+        }
+        path.write_text(json.dumps({"users": users}, ensure_ascii=False))
+
+    def load_state(self, path: Path) -> None:
+        """Take back what save_state() wrote; a missing or unreadable file is no state.
+
+        So a restarted service still hands over the events it stored while nobody
+        was registered, as the vendor's does.
+        """
+        try:
+            users = {
+                str(extension): [(float(at), dict(message)) for at, message in missed]
+                for extension, missed in json.loads(path.read_text())["users"].items()
+            }
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+            _LOGGER.info("No state taken from %s: %r", path, err)
+            return
+        for extension, missed in users.items():
+            if extension in self._extensions:
+                self._users.setdefault(extension, _User(extension)).missed.extend(
+                    missed
+                )
 
     def add_token(self, token: str) -> None:
         """Accept one more integration key."""
@@ -404,6 +454,14 @@ class MangoSimulator(Telephony):
         return candidates[-1] if candidates else None
 
     async def _deliver(self, extension: str, message: dict[str, Any]) -> str:
+        if self.dialect != VPBX:
+            return await self._deliver_one(extension, message)
+        outcome = "dropped"
+        for spelt in to_vpbx(message, self._command_ids):
+            outcome = await self._deliver_one(extension, spelt)
+        return outcome
+
+    async def _deliver_one(self, extension: str, message: dict[str, Any]) -> str:
         user = self._users.get(extension)
         if user is None:
             _LOGGER.info(
@@ -619,6 +677,8 @@ class MangoSimulator(Telephony):
         else:
             body = {**envelope(), **result}
             status = 200
+        if self.dialect == VPBX:
+            body["Result"]["code"] = result_code(body["Result"]["code"])
         _LOGGER.info(
             "%s %s %s -> %s %s",
             request.method,
@@ -761,13 +821,20 @@ class MangoSimulator(Telephony):
         leg, result = self._route_request(
             params.text(PARAM_CALL_ID), params.text(PARAM_TO_NUMBER)
         )
+        self._remember_command(params, result)
         self._spawn(self._route_follow_up(leg, result))
-        return {"request_id": result["request_id"]}
+        # The VPBX API answers a command with its result code alone.
+        return {} if self.dialect == VPBX else {"request_id": result["request_id"]}
+
+    def _remember_command(self, params: _Params, result: dict[str, Any]) -> None:
+        if (command_id := params.optional("COMMAND_ID")) is not None:
+            self._command_ids[result["request_id"]] = command_id
 
     async def _api_route(self, request: web.Request, params: _Params) -> dict[str, Any]:
         leg, result = self._route_request(
             params.text(PARAM_CALL_ID), params.text(PARAM_TO_NUMBER)
         )
+        self._remember_command(params, result)
         self._spawn(self._route_follow_up(leg, result))
         return dict(result)
 

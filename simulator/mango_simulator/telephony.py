@@ -358,6 +358,18 @@ class Telephony(ABC):
             await asyncio.gather(*tasks, return_exceptions=True)
             self._tasks.difference_update(tasks)
 
+    async def end_calls(self) -> None:
+        """Stop the scenarios and hang up every call still in progress.
+
+        What a PBX does when it goes away: each open leg gets its DISCONNECTED (a
+        ringing one as ended by the caller), live or into the missed store.
+        """
+        await self._cancel_tasks()
+        for leg in list(self._legs.values()):
+            if leg.state not in {None, DISCONNECTED} and not leg.ivr:
+                reason = REASON_NORMAL if leg.active else REASON_ENDED_BY_CALLER
+                await self._emit(leg, DISCONNECTED, reason=reason)
+
     def start_scenario(self, name: str, **kwargs: Any) -> asyncio.Task[Any]:
         """Start a scenario method by name in the background; stop() cancels it.
 

@@ -11,6 +11,7 @@ from mango_office_engine.calls import (
     STALE_RINGING_AFTER,
     CallNews,
     CallTracker,
+    restore_tracker,
 )
 from mango_office_engine.phonebook import Phonebook
 import pytest
@@ -205,10 +206,47 @@ def test_internal_call_is_incoming_when_we_are_called(
     assert (tracker.snapshot.last_caller is not None) is incoming
 
 
-def test_without_a_direction_the_called_extension_decides(tracker: CallTracker) -> None:
-    """Without a direction the called extension decides."""
-    feed(tracker, event("c1", "APPEARED", direction=None))
-    assert tracker.snapshot.current_call.incoming is True
+def test_an_extensions_sip_address_shows_as_the_extension(tracker: CallTracker) -> None:
+    """The VPBX API gives an extension its SIP address as its number."""
+    sip = "sip:101@vpbx400000001.mangosip.ru"
+    feed(
+        tracker,
+        event("c1", "APPEARED", to={"extension": EXTENSION, "number": sip}),
+    )
+    assert tracker.snapshot.current_call.callee_number == EXTENSION
+    outside = "sip:user@example.mangosip.ru"
+    feed(tracker, event("c2", "APPEARED", **{"from": {"number": outside}}))
+    assert tracker.snapshot.calls["c2"].caller_number == outside
+
+
+@pytest.mark.parametrize(
+    ("caller", "callee", "direction", "call_state"),
+    [
+        ({"number": OUTSIDE}, {"extension": EXTENSION}, "in", "ringing"),
+        ({"extension": EXTENSION}, {"number": OUTSIDE}, "out", "dialing"),
+        ({"extension": "102"}, {"extension": EXTENSION}, "internal", "ringing"),
+        ({"extension": EXTENSION}, {"extension": "102"}, "internal", "dialing"),
+        # A leg between others (the extension only watches it): no telling.
+        ({"number": OUTSIDE}, {"extension": "102"}, "unknown", "dialing"),
+    ],
+)
+def test_without_a_direction_the_parties_tell_it(
+    tracker: CallTracker,
+    caller: dict[str, str],
+    callee: dict[str, str],
+    direction: str,
+    call_state: str,
+) -> None:
+    """As in the VPBX API's events: the side that carries the extension decides."""
+    feed(
+        tracker,
+        event("c1", "APPEARED", direction=None, **{"from": caller, "to": callee}),
+    )
+    call = tracker.snapshot.current_call
+    assert (call.direction.value, tracker.snapshot.call_state) == (
+        direction,
+        call_state,
+    )
 
 
 def test_on_hold_outranks_a_second_call_ringing(tracker: CallTracker) -> None:
@@ -252,6 +290,29 @@ def test_an_update_keeps_what_it_leaves_out(tracker: CallTracker) -> None:
     assert call.seq == 2  # an event without seq keeps the last one
 
 
+@pytest.mark.parametrize(
+    ("update", "caller", "callee"),
+    [
+        # Picked up by another extension of the group: only the callee is new.
+        ({"from": None, "to": {"extension": "102"}}, OUTSIDE, "102"),
+        # The caller's side is now an extension (a transfer from inside).
+        ({"from": {"extension": "102"}, "to": None}, "102", EXTENSION),
+        # The same parties again: nothing to name anew.
+        ({}, OUTSIDE, EXTENSION),
+    ],
+)
+def test_an_update_names_the_parties_it_changes(
+    tracker: CallTracker, update: dict[str, Any], caller: str, callee: str
+) -> None:
+    """Each side an update names replaces that side, with its phonebook name."""
+    feed(tracker, event("c1", "APPEARED"))
+    feed(tracker, event("c1", "CONNECTED", at=2, **update))
+    call = tracker.snapshot.current_call
+    names = {OUTSIDE: "Ivan Petrov", "102": "Reception", EXTENSION: None}
+    assert (call.caller_number, call.caller_name) == (caller, names[caller])
+    assert (call.callee_number, call.callee_name) == (callee, names[callee])
+
+
 def test_last_seqs_are_for_the_channel(tracker: CallTracker) -> None:
     """Last seqs are for the channel."""
     feed(tracker, event("a", "APPEARED", seq=4), event("b", "APPEARED"))
@@ -283,6 +344,18 @@ def test_pruning_forgets_ringing_sooner_than_talking(tracker: CallTracker) -> No
     assert not tracker.prune(T0 + STALE_CALL_AFTER)
     assert tracker.prune(T0 + STALE_CALL_AFTER + timedelta(seconds=1))
     assert tracker.snapshot.call_state == "idle"
+
+
+def test_how_long_a_call_without_news_is_kept(tracker: CallTracker) -> None:
+    """Ten minutes of ringing, eight hours of talking or holding: then it is forgotten."""
+    feed(tracker, event("ringing", "APPEARED"), event("talking", "CONNECTED"))
+    feed(tracker, event("held", "CONNECTED"), event("held", "ONHOLD"))
+    assert not tracker.prune(T0 + timedelta(minutes=10))
+    assert tracker.prune(T0 + timedelta(minutes=10, seconds=1))
+    assert sorted(tracker.snapshot.calls) == ["held", "talking"]
+    assert not tracker.prune(T0 + timedelta(hours=8))
+    assert tracker.prune(T0 + timedelta(hours=8, seconds=1))
+    assert dict(tracker.snapshot.calls) == {}
 
 
 def test_calls_in_progress_are_bounded(tracker: CallTracker) -> None:
@@ -329,7 +402,7 @@ def test_storage_round_trip_keeps_every_field(tracker: CallTracker) -> None:
         at=10,
     )
     saved = json.loads(json.dumps(tracker.as_dict()))
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, saved)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, saved)
 
     assert loaded.snapshot == tracker.snapshot
     assert loaded.as_dict() == saved
@@ -395,6 +468,7 @@ GOOD_CALL: dict[str, Any] = {
         {"state": "RINGING"},
         {"caller": [None]},
         {"caller": "+74951234567"},
+        {"caller": {"extension": None, "number": OUTSIDE}},
         {"callee": ["1O1", None]},
         {"line_number": "call me"},
         {"started_at": "yesterday"},
@@ -411,7 +485,7 @@ def test_a_damaged_saved_call_is_left_out(damage: dict[str, Any]) -> None:
         "missed_calls": 3,
         "last_caller": None,
     }
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, stored)
     assert list(loaded.snapshot.calls) == ["kept"]
     assert loaded.snapshot.missed_calls == 3
 
@@ -419,7 +493,7 @@ def test_a_damaged_saved_call_is_left_out(damage: dict[str, Any]) -> None:
 @pytest.mark.parametrize("seq", ["1", 1.5, True, 2**70, None])
 def test_a_damaged_seq_costs_only_the_stale_check(seq: object) -> None:
     """A damaged seq costs only the stale check."""
-    loaded = CallTracker.from_dict(
+    loaded = restore_tracker(
         EXTENSION, PHONEBOOK, {"calls": [{**GOOD_CALL, "seq": seq}]}
     )
     assert loaded.snapshot.calls["c1"].seq is None
@@ -475,7 +549,7 @@ def test_a_damaged_seq_costs_only_the_stale_check(seq: object) -> None:
 )
 def test_a_damaged_last_caller_is_left_out(last_caller: object) -> None:
     """A damaged last caller is left out."""
-    loaded = CallTracker.from_dict(
+    loaded = restore_tracker(
         EXTENSION, PHONEBOOK, {"last_caller": last_caller, "missed_calls": 2}
     )
     assert loaded.snapshot.last_caller is None
@@ -497,9 +571,18 @@ def test_a_damaged_last_caller_is_left_out(last_caller: object) -> None:
 )
 def test_a_damaged_file_starts_empty(stored: object) -> None:
     """A damaged file starts empty."""
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, stored)
     assert loaded.snapshot.missed_calls == 0
     assert dict(loaded.snapshot.calls) == {}
+
+
+@pytest.mark.parametrize("seq", [2**63 - 1, -(2**63 - 1), 0])
+def test_any_64_bit_seq_is_kept(seq: int) -> None:
+    """Every seq a 64-bit integer holds checks out."""
+    loaded = restore_tracker(
+        EXTENSION, PHONEBOOK, {"calls": [{**GOOD_CALL, "seq": seq}]}
+    )
+    assert loaded.last_seqs() == {"c1": seq}
 
 
 def test_a_huge_saved_file_keeps_the_newest_calls() -> None:
@@ -507,7 +590,7 @@ def test_a_huge_saved_file_keeps_the_newest_calls() -> None:
     stored = {
         "calls": [{**GOOD_CALL, "call_id": f"c{n}"} for n in range(MAX_CALLS * 3)]
     }
-    loaded = CallTracker.from_dict(EXTENSION, PHONEBOOK, stored)
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, stored)
     assert len(loaded.snapshot.calls) == MAX_CALLS
     assert f"c{MAX_CALLS * 3 - 1}" in loaded.snapshot.calls
     assert f"c{MAX_CALLS * 2 - 1}" not in loaded.snapshot.calls

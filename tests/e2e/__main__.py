@@ -8,6 +8,7 @@ from pathlib import Path
 import sys
 
 from scripts.demo.hass_api import HassApiError
+from scripts.demo.processes import say
 
 from . import CHROMIUM
 
@@ -36,17 +37,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="save the README's screenshots into DIR (e.g. docs)",
     )
+    parser.add_argument(
+        "--dialect",
+        choices=("server-client", "vpbx"),
+        default="server-client",
+        help="the simulator's spellings: the wire format as assumed, or the VPBX API's",
+    )
     args = parser.parse_args(argv)
     if reason := browser_missing():
         sys.stdout.write(f"SKIPPED: the browser test cannot run here: {reason}.\n")
         # CI's set-up installs the browser: a missing one is a failure there.
         return 1 if os.environ.get("CI") else 0
     # Imported only now: it needs Playwright.
-    from .instance import E2EError, say
+    from .instance import E2EError
     from .run import run
 
     try:
-        run(args.screenshots.resolve() if args.screenshots else None)
+        run(args.screenshots.resolve() if args.screenshots else None, args.dialect)
     except (E2EError, HassApiError) as err:
         say(f"FAILED: {err}")
         return 1

@@ -8,26 +8,32 @@ import os
 from pathlib import Path
 import shutil
 import socket
-import sys
 import time
 from typing import Any, Final
 import urllib.request
 
-from scripts.demo.__main__ import hass_process, log_tail, simulator_process
 from scripts.demo.hass_api import HassApi
+from scripts.demo.processes import (
+    HOST,
+    ROOT,
+    hass_process,
+    log_tail,
+    say,
+    simulator_process,
+)
 from scripts.demo.provision import (
     CORE_CONFIG,
     DEMO_NAME,
     DEMO_PASSWORD,
     DEMO_USER,
     DOMAIN,
+    http_config_in_storage,
+    install_config_files,
     remove_unwanted_entries,
     write_http_config,
     ws,
 )
 
-ROOT: Final = Path(__file__).resolve().parents[2]
-HOST: Final = "127.0.0.1"
 # Generous: the machines that run this are small and shared.
 START_TIMEOUT: Final = 300.0
 WAIT_TIMEOUT: Final = 60.0
@@ -41,12 +47,6 @@ class E2EError(Exception):
     """A step of the test failed; the message says which and what was seen."""
 
 
-def say(text: str) -> None:
-    """Report progress at once."""
-    sys.stdout.write(f"{text}\n")
-    sys.stdout.flush()
-
-
 def free_port() -> int:
     """Return a TCP port on HOST that nothing listens on right now."""
     with socket.socket() as sock:
@@ -58,12 +58,22 @@ def free_port() -> int:
 class Instance:
     """The simulator and Home Assistant on a fresh configuration, onboarded."""
 
-    def __init__(self, workdir: Path, configuration: str | None = None) -> None:
-        """Prepare the configuration in workdir (the demo's, or `configuration`)."""
+    def __init__(
+        self,
+        workdir: Path,
+        configuration: str | None = None,
+        *,
+        dialect: str = "server-client",
+    ) -> None:
+        """Prepare the configuration in workdir (the demo's, or `configuration`).
+
+        dialect: the simulator's spellings (server-client, or vpbx for the VPBX API's).
+        """
         self.config_dir = workdir / "config"
         self.config_dir.mkdir()
         if configuration is None:
             shutil.copy(ROOT / "config" / "configuration.yaml", self.config_dir)
+            install_config_files(self.config_dir, ROOT)
         else:
             (self.config_dir / "configuration.yaml").write_text(configuration)
         (self.config_dir / "custom_components").symlink_to(ROOT / "custom_components")
@@ -84,6 +94,8 @@ class Instance:
             "0",
             "--step-delay",
             str(STEP_DELAY),
+            "--dialect",
+            dialect,
         )
 
     @property
@@ -97,7 +109,13 @@ class Instance:
         onboard: also finish onboarding, set the country and units, and drop the entries
         onboarding adds (what the frontend's first screens do).
         """
-        write_http_config(self.config_dir, HOST, self.hass_port)
+        if http_config_in_storage():
+            write_http_config(self.config_dir, HOST, self.hass_port)
+        else:
+            with (self.config_dir / "configuration.yaml").open("a") as config:
+                config.write(
+                    f"http:\n  server_host: {HOST}\n  server_port: {self.hass_port}\n"
+                )
         self.simulator.start()
         self.hass.start()
         deadline = time.monotonic() + START_TIMEOUT

@@ -8,13 +8,14 @@ simulated calls, in English and then with the server's language set to Russian.
 
 import contextlib
 from pathlib import Path
+import re
 import tempfile
 import time
 from typing import Any, Final
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
-from scripts.demo.__main__ import log_tail
+from scripts.demo.processes import ROOT, log_tail, say
 from scripts.demo.provision import (
     DASHBOARD,
     DEMO_PASSWORD,
@@ -24,10 +25,11 @@ from scripts.demo.provision import (
     create_dashboard,
     set_language,
     set_phonebook,
+    ws,
 )
 
 from . import CHROMIUM
-from .instance import CALLER, ROOT, TALK_SECONDS, E2EError, Instance, say
+from .instance import CALLER, TALK_SECONDS, WAIT_TIMEOUT, E2EError, Instance
 
 # Headless, and nothing that reaches out to the network (the machine may be offline).
 CHROMIUM_ARGS: Final = (
@@ -237,6 +239,47 @@ def missed_call_counts(
     say(f"    [{language}] a missed call: the count went from 0 to 1")
 
 
+def automation_from_blueprint(
+    browser: Browser, instance: Instance, extension: str
+) -> None:
+    """An automation made from the missed-call blueprint in the editor runs on a missed call.
+
+    Settings → Blueprints → the blueprint: its form, "Notify in Home Assistant too", Save.
+    """
+    page = browser.page
+    page.locator('ha-sidebar a[href="/config"]').click()
+    browser.navigate("/config/blueprint/dashboard")
+    page.get_by_text("missed call notification", exact=False).first.click()
+    page.wait_for_url("**/config/automation/edit/new")
+    row = page.locator("ha-settings-row", has_text="Notify in Home Assistant too")
+    row.locator("ha-switch").click()
+    page.locator("ha-button[slot=fab]").click()
+    # Saved: the editor moves to the new automation's own address.
+    page.wait_for_url(re.compile(r".*/config/automation/edit/(?!new)\w+$"))
+    automation_id = page.url.rsplit("/", 1)[1]
+    say("    [en] an automation made from the missed-call blueprint, saved")
+    instance.scenario("incoming_missed", extension=extension, caller=CALLER)
+    deadline = time.monotonic() + WAIT_TIMEOUT
+    while not (
+        shown := [
+            n
+            for n in ws(instance.api, {"type": "persistent_notification/get"})[0]
+            if n["message"].startswith(CALLER_NAME)
+        ]
+    ):
+        if time.monotonic() > deadline:
+            raise E2EError("the automation made from the blueprint did not notify")
+        time.sleep(0.3)
+    say(
+        f"    [en] it ran: a notification {shown[0]['title']!r}: {shown[0]['message']!r}"
+    )
+    # Gone again, so that the Russian run's missed call notifies nobody.
+    instance.api.request("DELETE", f"/api/config/automation/config/{automation_id}")
+    instance.api.request(
+        "POST", "/api/services/persistent_notification/dismiss_all", {}
+    )
+
+
 def run_language(
     browser: Browser,
     instance: Instance,
@@ -267,11 +310,11 @@ def run_language(
     missed_call_counts(browser, instance, language, extension)
 
 
-def run(shots_dir: Path | None) -> None:
+def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
     """Start everything, run the flow in English and in Russian, stop everything."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mango-e2e-") as workdir:
-        instance = Instance(Path(workdir))
+        instance = Instance(Path(workdir), dialect=dialect)
         try:
             say(f"==> Starting the simulator and Home Assistant on {instance.hass_url}")
             instance.start()
@@ -294,6 +337,7 @@ def run(shots_dir: Path | None) -> None:
                             "dashboard": "dashboard.png",
                         },
                     )
+                    automation_from_blueprint(browser, instance, EXTENSIONS[0])
                     say(
                         "==> Russian (the server's language, then the entries reloaded)"
                     )

@@ -15,8 +15,9 @@ from typing import Final
 from homeassistant.const import __version__ as ha_version
 
 from scripts.demo.hass_api import HassApiError
+from scripts.demo.processes import say
 from scripts.demo.provision import DOMAIN, SIMULATOR_TOKEN, ws
-from tests.e2e.instance import CALLER, TALK_SECONDS, E2EError, Instance, say
+from tests.e2e.instance import CALLER, TALK_SECONDS, E2EError, Instance
 
 EXTENSION: Final = "101"
 # What the smoke test needs of Home Assistant: its HTTP API, the config flows and a first user.

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mango_simulator import MangoSimulator
+from mango_simulator import MangoSimulator, control
 
 TOKEN = "secret-token"
 START = 1_800_000_000.0  # a fixed "now" for the injected clock
@@ -145,7 +145,7 @@ async def sim(socket_enabled: None, clock: FakeClock) -> AsyncGenerator[MangoSim
         clock=clock,
         seed=1,
     )
-    await simulator.start(host="127.0.0.1", port=0)
+    await simulator.start(host="127.0.0.1", port=0, routes=control.routes(simulator))
     yield simulator
     await simulator.stop()
 

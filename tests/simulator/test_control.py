@@ -5,7 +5,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mango_simulator import MangoSimulator
+from mango_simulator import SCENARIOS, MangoSimulator
 
 from .conftest import TOKEN, Client, eventually, receive, receive_many
 
@@ -37,6 +37,42 @@ async def test_requests(client: Client) -> None:
             }
         ],
     )
+
+
+async def test_index(client: Client) -> None:
+    """GET /_simulator/ lists the endpoints and every scenario with its summary."""
+    status, body = await control(client, "GET", "")
+
+    assert status == 200
+    assert body["endpoints"][0].startswith("GET  /_simulator/ ")
+    assert any(
+        line.startswith("POST /_simulator/scenario") for line in body["endpoints"]
+    )
+    assert list(body["scenarios"]) == list(SCENARIOS)
+    assert body["scenarios"]["incoming_missed"] == {
+        "summary": "An external call to `extension` nobody answers: APPEARED, "
+        "DISCONNECTED (`reason`).",
+        "arguments": [
+            "extension",
+            "caller='+74951234567'",
+            "line='+74957654321'",
+            "reason=1110",
+        ],
+    }
+
+
+async def test_without_control_routes(socket_enabled: None) -> None:
+    """A simulator started without the control routes serves only the API."""
+    sim = MangoSimulator()
+    await sim.start()
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{sim.url}/_simulator/state") as response,
+        ):
+            assert response.status == 404
+    finally:
+        await sim.stop()
 
 
 async def test_state(client: Client, sim: MangoSimulator) -> None:

@@ -16,7 +16,7 @@ import pytest
 from mango_simulator import MangoSimulator
 from mango_simulator.__main__ import parse_args, run
 
-from .conftest import TOKEN, Client, eventually, receive
+from .conftest import TOKEN, Client, FakeClock, eventually, nothing_more, receive
 
 SIMULATOR_DIR = Path(__file__).parents[2] / "simulator"
 
@@ -72,6 +72,61 @@ async def test_restart_after_stop(socket_enabled: None) -> None:
         assert status == 400
     finally:
         await sim.stop()
+
+
+async def test_end_calls(client: Client, sim: MangoSimulator) -> None:
+    """end_calls() stops the scenarios and ends each open leg: talking, held or ringing."""
+    ws, _ = await client.connect("101")
+    sim.provision("102")  # not registered: its legs end into the missed store
+    talking = sim.start_scenario(
+        "incoming_answered", extension="101", talk_seconds=None
+    )
+    held = sim.start_scenario("hold_and_resume", extension="102", hold_seconds=60)
+    await eventually(lambda: len(sim.active_calls()) == 2)
+    sim.step_delay = 60  # the next call stays ringing
+    ringing = sim.start_scenario("incoming_missed", extension="101")
+    frames = [await receive(ws) for _ in range(3)]
+
+    await sim.end_calls()
+
+    ended = [await receive(ws) for _ in range(2)]
+    assert talking.cancelled()
+    assert held.cancelled()
+    assert ringing.cancelled()
+    assert sim.active_calls() == []
+    assert {frame["data"]["call_state"] for frame in frames} == {
+        "APPEARED",
+        "CONNECTED",
+    }
+    assert sorted(
+        (frame["data"]["call_state"], frame["data"]["disconnect_reason"])
+        for frame in ended
+    ) == [("DISCONNECTED", 1100), ("DISCONNECTED", 1110)]
+    assert [m["data"]["call_state"] for m in sim.missed("102")][-1] == "DISCONNECTED"
+    await sim.end_calls()  # nothing left to end
+    await nothing_more(ws)
+
+
+async def test_state_survives_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    """save_state() and load_state(): users and missed events, expiry kept by their age."""
+    path = tmp_path / "state.json"
+    sim = MangoSimulator(extensions=["101", "102"], clock=clock)
+    sim.provision("101")
+    await sim.push("101", {"routeKey": "/call", "data": {"call_id": "old", "seq": 1}})
+    clock.advance(10)
+    await sim.push("101", {"routeKey": "/call", "data": {"call_id": "new", "seq": 1}})
+    sim.save_state(path)
+
+    again = MangoSimulator(extensions=["101"], clock=clock, missed_ttl=5)
+    again.load_state(path)
+    nothing = MangoSimulator(clock=clock)
+    nothing.load_state(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text('{"users": {"101": [["x", {}]]}}')
+    nothing.load_state(tmp_path / "bad.json")
+
+    assert again.users == {"101"}
+    assert [m["data"]["call_id"] for m in again.missed("101")] == ["new"]
+    assert nothing.users == set()
 
 
 def test_provision_only_pbx_extensions() -> None:
@@ -161,6 +216,45 @@ async def test_run_until_stopped(
         stop.set()
         await server
     assert "simulator stopped" in caplog.text
+
+
+async def test_run_with_state(
+    socket_enabled: None, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """With --state, a call in progress at the stop ends, and the next run hands it over."""
+    caplog.set_level(logging.INFO, "mango_simulator")
+    state = tmp_path / "state.json"
+    args = parse_args(
+        ["--port", "0", "--extension", "201", "--provision", "--state", str(state)]
+    )
+
+    async def serve(body: dict[str, object] | None) -> dict[str, object]:
+        caplog.clear()
+        stop = asyncio.Event()
+        server = asyncio.create_task(run(args, stop))
+        try:
+            await eventually(lambda: "API base URL" in caplog.text)
+            match = re.search(r"API base URL (http://\S+)/api,", caplog.text)
+            assert match is not None
+            async with aiohttp.ClientSession() as session:
+                if body is not None:
+                    await session.post(f"{match[1]}/_simulator/scenario", json=body)
+                    await eventually(lambda: "CONNECTED" in caplog.text)
+                async with session.get(f"{match[1]}/_simulator/state") as response:
+                    answer: dict[str, object] = await response.json()
+        finally:
+            stop.set()
+            await server
+        return answer
+
+    during = await serve(
+        {"name": "incoming_answered", "extension": "201", "talk_seconds": None}
+    )
+    after = await serve(None)
+
+    assert during["missed"] == {"201": 2}  # APPEARED, CONNECTED; nobody registered
+    assert after["missed"] == {"201": 3}  # and the DISCONNECTED of the stop
+    assert after["active_calls"] == []
 
 
 def test_command_line_runs_until_sigterm(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from .models import (
     PushEvent,
     RecordEvent,
     RouteResultEvent,
+    SummaryEvent,
     parse_message,
 )
 from .redact import redact_message
@@ -35,7 +36,9 @@ from .redact import redact_message
 _LOGGER = logging.getLogger(__name__)
 
 RETRY_MINIMUM: Final = 1.0
-RETRY_MAXIMUM: Final = 300.0
+# Back within a minute of the service, and no more than two tries a minute
+# once an outage has lasted (see retry_delay).
+RETRY_MAXIMUM: Final = 60.0
 # A websocket quiet for this long gets a ping; quiet for twice as long, it is
 # taken for dead. 2 x 20 s stays inside the minute the vendor allows.
 PING_AFTER: Final = 20.0
@@ -129,11 +132,14 @@ class MangoChannel:
         retry_maximum: float = RETRY_MAXIMUM,
         ping_after: float = PING_AFTER,
         last_seqs: Mapping[str, int] | None = None,
+        auth_confirm_after: float = MangoAuthError.confirm_after,
     ) -> None:
         """Prepare the channel; nothing is sent before connect or run.
 
         ``last_seqs`` carries the latest seq of each call delivered before a
         restart, so that an older event of those calls is still dropped.
+        ``auth_confirm_after`` is how long a key refused while running gets
+        before a second refusal ends the channel (state AUTH_FAILED).
         """
         self.client = client
         self.extension = extension
@@ -145,6 +151,7 @@ class MangoChannel:
         self._retry_minimum = retry_minimum
         self._retry_maximum = retry_maximum
         self._ping_after = ping_after
+        self._auth_confirm_after = auth_confirm_after
         self._websocket: aiohttp.ClientWebSocketResponse | None = None
         self._channel_url: str | None = None
         self._first_batch: MissedEventsBatch | None = None
@@ -201,47 +208,50 @@ class MangoChannel:
     async def run(self) -> None:
         """Deliver events until close(), reconnecting whenever the connection drops.
 
-        Returns when closed, or when the token is rejected (state AUTH_FAILED).
+        Returns when closed, or when the token is rejected twice, the second
+        time at least ``auth_confirm_after`` seconds after the first (state
+        AUTH_FAILED).
         Nothing else ends it: an unexpected error is logged (the first one
         with its traceback) and handled like a lost connection.
         """
         self._run_task = asyncio.current_task()
         attempt = 0
+        # A refused key while running is taken for bad only when refused again
+        # later: the VPBX API blocks a key for minutes after invalid requests.
+        confirming = False
         try:
             while not self._closing.is_set():
+                # What the service asked to wait (Retry-After), at least.
+                asked = 0.0
                 try:
                     if self._websocket is None:
                         await self.connect()
                     attempt = 0
+                    confirming = False
                     await self._serve()
                 except MangoAuthError as err:
                     _LOGGER.debug("Channel of extension %s: %s", self.extension, err)
                     self._record_error(err)
                     await self._close_websocket()
-                    # The service has ended the session along with the token;
-                    # close() has nothing to unregister, and no token to do it with.
-                    self._registered = False
-                    self._set_state(ChannelState.AUTH_FAILED)
-                    return
+                    if confirming:
+                        # The service has ended the session along with the token;
+                        # close() has nothing to unregister, and no token to do it with.
+                        self._registered = False
+                        self._set_state(ChannelState.AUTH_FAILED)
+                        return
+                    confirming = True
+                    asked = self._auth_confirm_after
                 except MangoError as err:
                     self._record_error(err)
+                    if isinstance(err, MangoConnectionError):
+                        asked = err.retry_after or 0.0
                     _LOGGER.debug(
                         "Channel of extension %s stopped: %s", self.extension, err
                     )
-                except Exception as err:  # nothing may end delivery
-                    self._record_error(err)
-                    self.stats.unexpected_errors += 1
+                except Exception as err:  # noqa: BLE001 - nothing may end delivery; logged below
                     # Backoff grows with every such error, connected or not,
                     # so that a bug that strikes on every message cannot spin.
-                    attempt = self.stats.unexpected_errors
-                    _LOGGER.log(
-                        logging.ERROR
-                        if self.stats.unexpected_errors == 1
-                        else logging.DEBUG,
-                        "Unexpected error in the channel of extension %s; reconnecting",
-                        self.extension,
-                        exc_info=True,
-                    )
+                    attempt = self._unexpected(err)
                 # What the service sent before it saw the close is delivered
                 # on the next connection, not lost with this one.
                 await self._hold_what_arrived()
@@ -249,7 +259,7 @@ class MangoChannel:
                 if self._closing.is_set():
                     break
                 self._set_state(ChannelState.DISCONNECTED)
-                delay = self.retry_delay(attempt)
+                delay = max(self.retry_delay(attempt), asked)
                 attempt += 1
                 try:
                     async with asyncio.timeout(delay):
@@ -267,6 +277,18 @@ class MangoChannel:
             self._run_task = None
             await self._close_websocket()
 
+    def _unexpected(self, err: Exception) -> int:
+        """Log an error nobody foresaw (the first with its traceback); return how many so far."""
+        self._record_error(err)
+        self.stats.unexpected_errors += 1
+        _LOGGER.log(
+            logging.ERROR if self.stats.unexpected_errors == 1 else logging.DEBUG,
+            "Unexpected error in the channel of extension %s; reconnecting",
+            self.extension,
+            exc_info=err,
+        )
+        return self.stats.unexpected_errors
+
     async def _serve(self) -> None:
         """Drain the missed events, then deliver the live ones until the end."""
         # Frames that came live while the last drain failed are older than
@@ -283,10 +305,10 @@ class MangoChannel:
 
     def retry_delay(self, attempt: int) -> float:
         """How long to wait before the attempt-th retry (from 0)."""
-        # Full jitter: many clients dropped at once come back spread out.
-        return random.uniform(  # noqa: S311 - jitter, not secrecy
-            0, min(self._retry_maximum, self._retry_minimum * 2**attempt)
-        )
+        # Equal jitter: many clients dropped at once come back spread out,
+        # yet none tries more often than every half of the ceiling.
+        ceiling = min(self._retry_maximum, self._retry_minimum * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
 
     async def close(self) -> None:
         """Close the websocket, then unregister, so the service keeps events as missed.
@@ -558,6 +580,8 @@ class MangoChannel:
                 key = ("ivr", event.call_id, event.status)
             case RouteResultEvent():
                 key = ("route_result", event.request_id)
+            case SummaryEvent():
+                key = ("summary", event.entry_id)
         if key in self._delivered:
             self.stats.duplicates_dropped += 1
             return False

@@ -4,9 +4,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from http import HTTPStatus
+import math
 from typing import Any, Final, Literal
+import uuid
 
 import aiohttp
 from yarl import URL
@@ -17,8 +20,10 @@ from .errors import (
     MangoAuthError,
     MangoConnectionError,
     MangoProtocolError,
+    MangoRateLimitError,
 )
 from .fields import LINK, Fields, decode_json
+from .pacing import CALLBACK, ROUTE, TRANSFER, Pacer
 
 REQUEST_TIMEOUT: Final = 10.0
 # The vendor allows a register call a minute to gather missed events.
@@ -29,6 +34,8 @@ RECENT_EXCHANGES: Final = 20
 RECENT_BODY_LENGTH: Final = 2000
 # Far more than a batch of missed events takes; a bigger answer is refused.
 MAX_ANSWER_SIZE: Final = 4 * 1024 * 1024
+# A Retry-After longer than this is taken as this.
+MAX_RETRY_AFTER: Final = 3600.0
 
 
 class TransferMethod(StrEnum):
@@ -42,6 +49,11 @@ _TRANSFER_METHOD_ON_WIRE: Final = {
     TransferMethod.BLIND: wire.TRANSFER_METHOD_BLIND,
     TransferMethod.CONSULTATIVE: wire.TRANSFER_METHOD_CONSULTATIVE,
 }
+
+
+def new_command_id() -> str:
+    """Make an id for a command (callback, route, transfer): its result names it."""
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +70,9 @@ class MissedEventsBatch:
 class MangoClient:
     """One account's access to the server-client API.
 
-    The aiohttp session is the caller's: the client never closes it.
+    The aiohttp session is the caller's: the client never closes it. Its
+    requests keep within the service's rates (see pacing.py); clients of one
+    account should share one Pacer.
     """
 
     def __init__(
@@ -68,9 +82,11 @@ class MangoClient:
         *,
         base_url: str = wire.DEFAULT_BASE_URL,
         request_timeout: float = REQUEST_TIMEOUT,
+        pacer: Pacer | None = None,
     ) -> None:
         """Keep what every request needs."""
         self.session = session
+        self.pacer = pacer or Pacer()
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._request_timeout = request_timeout
@@ -118,14 +134,16 @@ class MangoClient:
                 wire.PARAM_LIMIT: limit,
             },
             request_timeout=REGISTER_TIMEOUT,
-            success_codes=(wire.RESULT_OK, wire.RESULT_NO_MORE_MISSED_EVENTS),
+            success_codes=wire.RESULT_SUCCESS_CODES
+            | {wire.RESULT_NO_MORE_MISSED_EVENTS},
         )
         messages = payload.get(wire.KEY_EVENTS) or []
         if not isinstance(messages, list):
             raise MangoProtocolError(f"{wire.KEY_EVENTS} is not a list")
         code = _result_code(payload)
         return MissedEventsBatch(
-            messages=messages, more=code == wire.RESULT_OK and bool(messages)
+            messages=messages,
+            more=code in wire.RESULT_SUCCESS_CODES and bool(messages),
         )
 
     async def unregister(self, extension: str) -> None:
@@ -138,49 +156,70 @@ class MangoClient:
         """Check that the service answers, and accepts the token."""
         await self._request("GET", wire.PATH_SESSION_PING)
 
-    async def callback(self, extension: str, destination: str) -> str | None:
+    async def callback(
+        self, extension: str, destination: str, *, command_id: str | None = None
+    ) -> str | None:
         """Ring the extension's phone, then connect it to the destination.
 
-        Returns the call id when the service tells it.
+        The command carries `command_id` (a new one if not given). Returns the
+        call id when the service tells it.
         """
         payload = await self._request(
             "POST",
             wire.PATH_CALLBACK,
             {
+                wire.PARAM_COMMAND_ID: command_id or new_command_id(),
                 wire.PARAM_EXTENSION: extension,
                 wire.PARAM_DESTINATION_NUMBER: destination,
             },
+            pace=CALLBACK,
         )
         return payload.text(wire.KEY_CALL_ID)
 
-    async def route(self, call_id: str, to_number: str) -> str:
+    async def route(
+        self, call_id: str, to_number: str, *, command_id: str | None = None
+    ) -> str:
         """Send a call (one waiting in the IVR) to an employee's extension.
 
-        Returns the request id; the outcome arrives later as a route result push.
+        Returns the request id, or the command's id where the answer has none
+        (as the VPBX API's have not); the outcome arrives later as a route
+        result push that names one or the other.
         """
+        command_id = command_id or new_command_id()
         payload = await self._request(
             "POST",
             wire.PATH_ROUTE_ASYNC,
-            {wire.PARAM_CALL_ID: call_id, wire.PARAM_TO_NUMBER: to_number},
+            {
+                wire.PARAM_COMMAND_ID: command_id,
+                wire.PARAM_CALL_ID: call_id,
+                wire.PARAM_TO_NUMBER: to_number,
+            },
+            pace=ROUTE,
         )
-        return payload.required_text(wire.KEY_REQUEST_ID)
+        return payload.text(wire.KEY_REQUEST_ID) or command_id
 
     async def transfer(
         self,
         call_id: str,
         to_number: str,
         method: TransferMethod = TransferMethod.BLIND,
+        *,
+        initiator: str | None = None,
+        command_id: str | None = None,
     ) -> None:
-        """Hand a call over to another number or extension."""
-        await self._request(
-            "POST",
-            wire.PATH_TRANSFER,
-            {
-                wire.PARAM_CALL_ID: call_id,
-                wire.PARAM_TO_NUMBER: to_number,
-                wire.PARAM_METHOD: _TRANSFER_METHOD_ON_WIRE[method],
-            },
-        )
+        """Hand a call over to another number or extension.
+
+        `initiator` is the extension that transfers (the VPBX API asks for it).
+        """
+        params = {
+            wire.PARAM_COMMAND_ID: command_id or new_command_id(),
+            wire.PARAM_CALL_ID: call_id,
+            wire.PARAM_TO_NUMBER: to_number,
+            wire.PARAM_METHOD: _TRANSFER_METHOD_ON_WIRE[method],
+        }
+        if initiator is not None:
+            params[wire.PARAM_INITIATOR] = initiator
+        await self._request("POST", wire.PATH_TRANSFER, params, pace=TRANSFER)
 
     async def get_record_url(self, record_id: str) -> str:
         """Return the link to a call's recording."""
@@ -196,13 +235,15 @@ class MangoClient:
         params: Mapping[str, str | int] | None = None,
         *,
         request_timeout: float | None = None,
-        success_codes: tuple[int, ...] = (wire.RESULT_OK,),
+        success_codes: frozenset[int] = wire.RESULT_SUCCESS_CODES,
+        pace: str | None = None,
     ) -> Fields:
-        """Send one request and return the answer's payload.
+        """Send one request, in its turn, and return the answer's payload.
 
         The token travels in a header only, so that neither URLs nor errors
         can carry it.
         """
+        await self.pacer.turn(pace)
         url = URL(f"{self.base_url}/{path}")
         headers = {wire.AUTH_HEADER: f"{wire.AUTH_SCHEME} {self._token}"}
         query = {key: str(value) for key, value in (params or {}).items()}
@@ -224,6 +265,9 @@ class MangoClient:
                 ),
             ) as response:
                 status = response.status
+                retry_after = _retry_after(
+                    response.headers.get(wire.HEADER_RETRY_AFTER)
+                )
                 body = await _read_at_most(response, MAX_ANSWER_SIZE + 1)
         except TimeoutError as err:
             exchange["error"] = "timeout"
@@ -234,8 +278,16 @@ class MangoClient:
         exchange["status"] = status
         exchange["response"] = body[:RECENT_BODY_LENGTH].decode(errors="replace")
 
+        if status in wire.RETRY_AFTER_STATUSES and retry_after is not None:
+            self.pacer.hold(retry_after)
+        if status == wire.RATE_LIMITED_STATUS:
+            raise MangoRateLimitError(
+                f"{path} was refused: too many requests", retry_after=retry_after
+            )
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise MangoConnectionError(f"{path} failed on the server: HTTP {status}")
+            raise MangoConnectionError(
+                f"{path} failed on the server: HTTP {status}", retry_after=retry_after
+            )
         if len(body) > MAX_ANSWER_SIZE:
             raise MangoProtocolError(
                 f"{path} answered more than {MAX_ANSWER_SIZE} bytes"
@@ -248,7 +300,9 @@ class MangoClient:
             if payload is None:
                 # A proxy's or a rate limiter's page, not the service's word.
                 raise MangoConnectionError(f"{path} was refused: HTTP {status}")
-            raise MangoAuthError(f"{path} was refused: the token was rejected")
+            raise MangoAuthError(
+                f"{path} was refused: the token was rejected", status=status
+            )
         if not isinstance(payload, Mapping):
             raise MangoProtocolError(
                 f"{path} answered HTTP {status} without a JSON object"
@@ -271,6 +325,25 @@ async def _read_at_most(response: aiohttp.ClientResponse, size: int) -> bytes:
         if len(body) >= size:
             break
     return bytes(body)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Read Retry-After: seconds, or an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except TypeError, ValueError, IndexError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _result_code(payload: Fields) -> int:

@@ -29,7 +29,7 @@ _WORD: Final = re.compile(r"[A-Za-z_\-]{1,32}")
 _ROUTE: Final = re.compile(r"/?[\w\-]{1,64}", re.ASCII)
 _EXTENSION: Final = re.compile(r"[0-9]{1,16}")
 _NUMBER: Final = re.compile(
-    r"\+?[0-9*#(][0-9*# ()\-.]{0,39}|sip:[\w.+\-]{1,64}@[\w.\-]{1,64}", re.ASCII
+    rf"\+?[0-9*#(][0-9*# ()\-.]{{0,39}}|{wire.SIP_URI_PATTERN}", re.ASCII
 )
 _URL: Final = re.compile(r"[a-z][a-z0-9+.\-]*://[\x21-\x7e]{1,2040}", re.IGNORECASE)
 MAX_TEXT_LENGTH: Final = 2048

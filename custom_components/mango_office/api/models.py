@@ -55,6 +55,22 @@ class Party:
     number: str | None = None
 
 
+def disconnect_outcome(code: int | None) -> str | None:
+    """Say in a word how a call ended, from its disconnect_reason.
+
+    By the exact code where the VPBX API names it, else by the code's class
+    ("unknown" for a code of no known class); None without a code.
+    """
+    if code is None:
+        return None
+    if (outcome := wire.DISCONNECT_OUTCOMES.get(code)) is not None:
+        return outcome
+    for lowest, highest, outcome in wire.DISCONNECT_OUTCOME_CLASSES:
+        if lowest <= code <= highest:
+            return outcome
+    return wire.DISCONNECT_OUTCOME_UNKNOWN
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallEvent:
     """A telephony event of one call leg (``/call``)."""
@@ -65,16 +81,35 @@ class CallEvent:
     timestamp: datetime | None
     state: CallState
     direction: Direction
+    """UNKNOWN where the message does not say (as the VPBX API's never do)."""
     caller: Party
     callee: Party
     line_number: str | None
     disconnect_reason: int | None
     is_group_disconnect: bool
+    location: str | None = None
+    """Where the call is: ivr, queue, abonent (VPBX API)."""
+    transfer: str | None = None
+    """How it is being transferred: consultative, blind, return_blind (VPBX API)."""
+    callback_initiator: str | None = None
+    command_id: str | None = None
+    """The id of the command (a callback, say) that made this call."""
+    sip_call_id: str | None = None
 
     @property
     def unanswered(self) -> bool:
         """Whether the service says this leg ended with nobody answering it."""
         return self.disconnect_reason in wire.DISCONNECT_REASONS_UNANSWERED
+
+    @property
+    def outcome(self) -> str | None:
+        """How the leg ended, in a word (see disconnect_outcome); None before it ended.
+
+        The VPBX API sends disconnect_reason 0 with the states before.
+        """
+        if self.state is not CallState.DISCONNECTED:
+            return None
+        return disconnect_outcome(self.disconnect_reason)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,13 +121,15 @@ class RecordEvent:
     entry_id: str | None
     status: str
     url: str | None
+    """None where the service gives no link: get_record_url(record_id) fetches it."""
     duration: int | None
     timestamp: datetime | None
+    completion_code: int | None = None
 
     @property
     def available(self) -> bool:
-        """Whether the recording can be fetched now."""
-        return self.status == wire.RECORD_STATUS_AVAILABLE
+        """Whether the recording can be fetched now (AVAILABLE, or the VPBX API's COMPLETED)."""
+        return self.status in wire.RECORD_STATUSES_READY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,19 +150,43 @@ class RouteResultEvent:
     """The outcome of a route request (``/route_result``)."""
 
     request_id: str
+    """The request's id, or the command's id where the result names only that."""
     call_id: str | None
     to_number: str | None
     result: int
     message: str | None
     timestamp: datetime | None
+    command_id: str | None = None
 
     @property
     def success(self) -> bool:
-        """Whether the call reached the employee."""
-        return self.result == wire.ROUTE_RESULT_SUCCESS
+        """Whether the call reached the employee (0, or the VPBX API's 1000)."""
+        return self.result in wire.ROUTE_RESULT_SUCCESS_CODES
 
 
-type PushEvent = CallEvent | RecordEvent | IvrEvent | RouteResultEvent
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SummaryEvent:
+    """The summary of a whole call once it ended (``/summary``, as the VPBX API sends it)."""
+
+    entry_id: str
+    direction: Direction
+    caller: Party
+    callee: Party
+    line_number: str | None
+    created: datetime | None
+    answered: datetime | None
+    """When the talk began; None for a call nobody answered."""
+    ended: datetime | None
+    entry_result: int | None
+    disconnect_reason: int | None
+
+    @property
+    def outcome(self) -> str | None:
+        """How the call ended, in a word (see disconnect_outcome)."""
+        return disconnect_outcome(self.disconnect_reason)
+
+
+type PushEvent = CallEvent | RecordEvent | IvrEvent | RouteResultEvent | SummaryEvent
 
 
 def parse_frame(frame: str | bytes) -> PushEvent | None:
@@ -190,6 +251,11 @@ _DIRECTIONS: Final = {
     wire.DIRECTION_OUT: Direction.OUTBOUND,
     wire.DIRECTION_INTERNAL: Direction.INTERNAL,
 }
+_CALL_DIRECTIONS: Final = {
+    wire.CALL_DIRECTION_IN: Direction.INBOUND,
+    wire.CALL_DIRECTION_OUT: Direction.OUTBOUND,
+    wire.CALL_DIRECTION_INTERNAL: Direction.INTERNAL,
+}
 
 
 def _call_state(word: str) -> CallState:
@@ -198,10 +264,32 @@ def _call_state(word: str) -> CallState:
     return state
 
 
-def _direction(word: str | None) -> Direction:
-    if word is None:
+def _direction(data: Fields) -> Direction:
+    if (word := data.text(wire.FIELD_DIRECTION, WORD)) is not None:
+        return _DIRECTIONS.get(word) or _DIRECTIONS.get(word.lower(), Direction.UNKNOWN)
+    value = data.get(wire.FIELD_CALL_DIRECTION)
+    if isinstance(value, str) and not value.strip().isdigit():
+        return Direction.UNKNOWN  # a word we do not know: no direction
+    if (number := data.integer(wire.FIELD_CALL_DIRECTION)) is None:
         return Direction.UNKNOWN
-    return _DIRECTIONS.get(word) or _DIRECTIONS.get(word.lower(), Direction.UNKNOWN)
+    return _CALL_DIRECTIONS.get(number, Direction.UNKNOWN)
+
+
+def _line_number(data: Fields) -> str | None:
+    """The PBX number of the call: at the top level, or (VPBX API) inside to or from."""
+    if (line := data.text(wire.FIELD_LINE_NUMBER, NUMBER)) is not None:
+        return line
+    for side in (wire.FIELD_TO, wire.FIELD_FROM):
+        if isinstance(party := data.get(side), Mapping) and (
+            line := Fields(party).text(wire.FIELD_LINE_NUMBER, NUMBER)
+        ):
+            return line
+    return None
+
+
+def _word(data: Fields, name: str) -> str | None:
+    word = data.text(name, WORD)
+    return None if word is None else word.lower()
 
 
 def _parse_call(data: Fields) -> CallEvent:
@@ -211,24 +299,36 @@ def _parse_call(data: Fields) -> CallEvent:
         seq=data.integer(wire.FIELD_SEQ),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
         state=_call_state(data.required_text(wire.FIELD_CALL_STATE, WORD)),
-        direction=_direction(data.text(wire.FIELD_DIRECTION, WORD)),
+        direction=_direction(data),
         caller=_party(data, wire.FIELD_FROM),
         callee=_party(data, wire.FIELD_TO),
-        line_number=data.text(wire.FIELD_LINE_NUMBER, NUMBER),
+        line_number=_line_number(data),
         disconnect_reason=data.integer(wire.FIELD_DISCONNECT_REASON),
         is_group_disconnect=data.flag(wire.FIELD_IS_GROUP_DISCONNECT),
+        location=_word(data, wire.FIELD_LOCATION),
+        transfer=_word(data, wire.FIELD_TRANSFER),
+        callback_initiator=data.text(wire.FIELD_CALLBACK_INITIATOR),
+        command_id=data.text(wire.FIELD_COMMAND_ID),
+        sip_call_id=data.text(wire.FIELD_SIP_CALL_ID),
     )
 
 
 def _parse_record(data: Fields) -> RecordEvent:
+    record_id = data.text(wire.FIELD_RECORD_ID) or data.text(wire.FIELD_RECORDING_ID)
+    if record_id is None:
+        raise MangoProtocolError(f"{wire.FIELD_RECORD_ID} is missing or implausible")
+    status = data.text(wire.FIELD_STATUS, WORD) or data.text(
+        wire.FIELD_RECORDING_STATE, WORD
+    )
     return RecordEvent(
-        record_id=data.required_text(wire.FIELD_RECORD_ID),
+        record_id=record_id,
         call_id=data.text(wire.FIELD_CALL_ID),
         entry_id=data.text(wire.FIELD_ENTRY_ID),
-        status=(data.text(wire.FIELD_STATUS, WORD) or "").upper(),
+        status=(status or "").upper(),
         url=data.text(wire.FIELD_URL, LINK),
         duration=data.integer(wire.FIELD_DURATION),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
+        completion_code=data.integer(wire.FIELD_COMPLETION_CODE),
     )
 
 
@@ -239,7 +339,7 @@ def _parse_ivr(data: Fields) -> IvrEvent:
         status=(data.text(wire.FIELD_STATUS, WORD) or "").upper(),
         caller=_party(data, wire.FIELD_FROM),
         callee=_party(data, wire.FIELD_TO),
-        line_number=data.text(wire.FIELD_LINE_NUMBER, NUMBER),
+        line_number=_line_number(data),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
     )
 
@@ -248,13 +348,33 @@ def _parse_route_result(data: Fields) -> RouteResultEvent:
     result = data.integer(wire.FIELD_RESULT)
     if result is None:
         raise MangoProtocolError(f"{wire.FIELD_RESULT} is missing")
+    command_id = data.text(wire.FIELD_COMMAND_ID)
+    request_id = data.text(wire.FIELD_REQUEST_ID) or command_id
+    if request_id is None:
+        raise MangoProtocolError(f"{wire.FIELD_REQUEST_ID} is missing or implausible")
     return RouteResultEvent(
-        request_id=data.required_text(wire.FIELD_REQUEST_ID),
+        request_id=request_id,
         call_id=data.text(wire.FIELD_CALL_ID),
         to_number=data.text(wire.FIELD_TO_NUMBER, NUMBER),
         result=result,
         message=data.message(wire.FIELD_MESSAGE),
         timestamp=data.timestamp(wire.FIELD_TIMESTAMP),
+        command_id=command_id,
+    )
+
+
+def _parse_summary(data: Fields) -> SummaryEvent:
+    return SummaryEvent(
+        entry_id=data.required_text(wire.FIELD_ENTRY_ID),
+        direction=_direction(data),
+        caller=_party(data, wire.FIELD_FROM),
+        callee=_party(data, wire.FIELD_TO),
+        line_number=_line_number(data),
+        created=data.timestamp(wire.FIELD_CREATE_TIME),
+        answered=data.timestamp(wire.FIELD_TALK_TIME),
+        ended=data.timestamp(wire.FIELD_END_TIME),
+        entry_result=data.integer(wire.FIELD_ENTRY_RESULT),
+        disconnect_reason=data.integer(wire.FIELD_DISCONNECT_REASON),
     )
 
 
@@ -358,6 +478,8 @@ _PARTY_FIELDS: Final = frozenset({wire.FIELD_EXTENSION, wire.FIELD_NUMBER})
 _PARSERS: Final[Mapping[str, Callable[[Fields], PushEvent]]] = {
     wire.ROUTE_CALL: _parse_call,
     wire.ROUTE_RECORD: _parse_record,
+    wire.ROUTE_RECORDING: _parse_record,
     wire.ROUTE_IVR: _parse_ivr,
     wire.ROUTE_RESULT: _parse_route_result,
+    wire.ROUTE_SUMMARY: _parse_summary,
 }

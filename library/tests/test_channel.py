@@ -3,13 +3,14 @@
 import asyncio
 import logging
 import random
+import time
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     CallEvent,
     CallState,
     ChannelState,
@@ -26,11 +27,21 @@ from custom_components.mango_office.api import (
     channel as channel_module,
 )
 from mango_simulator import MangoSimulator
-from tests.conftest import CALLER, EXTENSION, LINE, TOKEN
 
-from .conftest import Recorder, RunningChannel, StartChannel, call_message, seqs
+from .conftest import (
+    CALLER,
+    EXTENSION,
+    LINE,
+    TOKEN,
+    Recorder,
+    RunningChannel,
+    StartChannel,
+    call_message,
+    seqs,
+)
 
-LOGGER_NAME = "custom_components.mango_office.api"
+# The library's loggers, whatever its package is called where it runs.
+LOGGER_NAME = MangoChannel.__module__.rpartition(".")[0]
 
 
 def record_message(record_id: str, status: str = "AVAILABLE") -> dict[str, Any]:
@@ -499,15 +510,23 @@ async def test_stale_missed_event_after_a_newer_live_one(
     assert running.recorder.events[1][1] is True
 
 
+# A key refused while running is confirmed this much later (120 s for real).
+CONFIRM_AFTER = 0.2
+
+
 async def test_revoked_token_stops_reconnecting(
     start_channel: StartChannel, simulator: MangoSimulator
 ) -> None:
-    """The token revoked while connected: AUTH_FAILED, run() returns, and nothing more is sent."""
-    running = await start_channel()
+    """The token revoked while connected, refused again later: AUTH_FAILED, and nothing more is sent."""
+    running = await start_channel(auth_confirm_after=CONFIRM_AFTER)
+    channels = len(simulator.requests_to("channel"))
 
     simulator.revoke_token(TOKEN)
+    revoked = time.monotonic()
     async with asyncio.timeout(5):
         await running.task
+    # Confirmed by a second refusal, no sooner than asked.
+    assert time.monotonic() - revoked >= CONFIRM_AFTER
     sent = len(simulator.requests)
     await asyncio.sleep(0.2)
     await running.channel.close()
@@ -518,13 +537,30 @@ async def test_revoked_token_stops_reconnecting(
         ChannelState.CONNECTED,
         ChannelState.DISCONNECTED,
         ChannelState.CONNECTING,
+        ChannelState.DISCONNECTED,
+        ChannelState.CONNECTING,
         ChannelState.AUTH_FAILED,
         ChannelState.CLOSED,
     ]
-    # The one request that found out; after it, not even close() sends anything.
+    # The two requests that found out; after them, not even close() sends anything.
+    assert len(simulator.requests_to("channel")) == channels + 2
     assert simulator.requests[-1].path == "channel"
     assert len(simulator.requests) == sent
     assert simulator.open_websockets == 0
+
+
+async def test_a_key_refused_once_while_running_is_not_given_up(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """A refusal that the second attempt does not confirm (the VPBX API's block) ends nothing."""
+    running = await start_channel(auth_confirm_after=CONFIRM_AFTER)
+    simulator.revoke_token(TOKEN)
+    await running.recorder.wait_state(ChannelState.DISCONNECTED)
+    simulator.add_token(TOKEN)
+    await running.recorder.wait_state(ChannelState.CONNECTED, occurrences=2)
+
+    assert ChannelState.AUTH_FAILED not in running.recorder.states
+    assert not running.task.done()
 
 
 async def test_rejected_token_from_the_start(
@@ -532,18 +568,22 @@ async def test_rejected_token_from_the_start(
     simulator: MangoSimulator,
     session: aiohttp.ClientSession,
 ) -> None:
-    """A channel whose token is rejected at once gives up after one request."""
+    """A channel whose token is rejected gives up after two requests, the second one later."""
     client = MangoClient(session, "wrong-token", base_url=simulator.base_url)
-    running = await start_channel(channel_client=client, wait_connected=False)
+    running = await start_channel(
+        channel_client=client, wait_connected=False, auth_confirm_after=CONFIRM_AFTER
+    )
 
     async with asyncio.timeout(5):
         await running.task
 
     assert running.recorder.states == [
         ChannelState.CONNECTING,
+        ChannelState.DISCONNECTED,
+        ChannelState.CONNECTING,
         ChannelState.AUTH_FAILED,
     ]
-    assert len(simulator.requests) == 1
+    assert len(simulator.requests) == 2
 
 
 async def test_refused_websockets_retried_with_backoff(

@@ -6,7 +6,7 @@ import logging
 import aiohttp
 import pytest
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     ChannelState,
     MangoChannel,
     MangoClient,
@@ -20,11 +20,28 @@ from .conftest import EXTENSION, TOKEN, Recorder, StartChannel, call_message
 
 
 def test_defaults_are_pinned() -> None:
-    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to 5 minutes."""
+    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to a minute."""
     assert channel_module.PING_AFTER == 20.0
     assert channel_module.RETRY_MINIMUM == 1.0
-    assert channel_module.RETRY_MAXIMUM == 300.0
+    assert channel_module.RETRY_MAXIMUM == 60.0
     assert channel_module.RECENT_MESSAGES == 4096
+
+
+def test_retries_after_an_outage_are_back_within_a_minute_at_most_twice_a_minute(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Delays double from 1 s; at the ceiling each lies between 30 and 60 s."""
+    channel = MangoChannel(
+        MangoClient(session, TOKEN, base_url="http://127.0.0.1:1/api"),
+        EXTENSION,
+        on_event=lambda event, replayed: None,
+    )
+    for attempt, ceiling in enumerate([1, 2, 4, 8, 16, 32, 60, 60, 60]):
+        delays = [channel.retry_delay(attempt) for _ in range(200)]
+        assert ceiling / 2 <= min(delays)
+        assert max(delays) <= ceiling
+    # After the first minute of an outage: no two tries within 30 s.
+    assert sum(channel.retry_delay(attempt) for attempt in range(6)) < 70
 
 
 @pytest.mark.parametrize(

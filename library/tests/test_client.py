@@ -3,12 +3,13 @@
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 import traceback
+from typing import Any
 
 import aiohttp
 import pytest
 from yarl import URL
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     MangoApiError,
     MangoAuthError,
     MangoClient,
@@ -16,12 +17,12 @@ from custom_components.mango_office.api import (
     MangoError,
     MangoProtocolError,
     MissedEventsBatch,
+    Pacer,
     TransferMethod,
 )
 from mango_simulator import MangoSimulator, RecordedRequest
-from tests.conftest import EXTENSION, TOKEN
 
-from .conftest import call_message
+from .conftest import EXTENSION, TOKEN, call_message
 
 DESTINATION = "+74959876543"
 
@@ -189,19 +190,23 @@ async def test_ping(client: MangoClient, simulator: MangoSimulator) -> None:
 async def test_callback_returns_the_call_id(
     client: MangoClient, simulator: MangoSimulator
 ) -> None:
-    """A callback sends EXTENSION and DESTINATION_NUMBER; the call it starts has the id it returns."""
+    """A callback sends a new COMMAND_ID, EXTENSION and DESTINATION_NUMBER; the call it starts has the id it returns."""
     simulator.provision(EXTENSION)
 
     call_id = await client.callback(EXTENSION, DESTINATION)
+    await client.callback(EXTENSION, DESTINATION)
 
-    assert simulator.requests == [
-        RecordedRequest(
-            "POST",
-            "callback",
-            {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": DESTINATION},
-            TOKEN,
-        )
-    ]
+    first, second = simulator.requests
+    command_ids = [first.params.pop("COMMAND_ID"), second.params.pop("COMMAND_ID")]
+    assert first == RecordedRequest(
+        "POST",
+        "callback",
+        {"EXTENSION": EXTENSION, "DESTINATION_NUMBER": DESTINATION},
+        TOKEN,
+    )
+    # The client makes a new id for each command.
+    assert all(len(command_id) == 32 for command_id in command_ids)
+    assert command_ids[0] != command_ids[1]
     await wait_until(lambda: len(simulator.missed(EXTENSION)) >= 2)
     first, second = simulator.missed(EXTENSION)[:2]
     assert call_id is not None
@@ -216,21 +221,22 @@ async def test_callback_returns_the_call_id(
 async def test_route_returns_the_request_id(
     client: MangoClient, simulator: MangoSimulator
 ) -> None:
-    """route/async/ sends CALL_ID and TO_NUMBER; the route result carries its request id."""
+    """route/async/ sends COMMAND_ID, CALL_ID and TO_NUMBER; the route result carries its request id."""
     simulator.provision(EXTENSION)
     ivr = await simulator.incoming_via_ivr()
     simulator.requests.clear()
 
-    request_id = await client.route(ivr["call_id"], "102")
+    request_id = await client.route(ivr["call_id"], "102", command_id="command-1")
 
     assert simulator.requests == [
         RecordedRequest(
             "POST",
             "route/async",
-            {"CALL_ID": ivr["call_id"], "TO_NUMBER": "102"},
+            {"COMMAND_ID": "command-1", "CALL_ID": ivr["call_id"], "TO_NUMBER": "102"},
             TOKEN,
         )
     ]
+    assert request_id != "command-1"
     await wait_until(
         lambda: any(
             message["routeKey"] == "/route_result"
@@ -244,6 +250,20 @@ async def test_route_returns_the_request_id(
     ]
     assert result["request_id"] == request_id
     assert result["call_id"] == ivr["call_id"]
+
+
+async def test_route_without_a_request_id_returns_the_command_id(
+    client: MangoClient, simulator: MangoSimulator
+) -> None:
+    """Where the answer names no request (as the VPBX API's do not), the command's id stands for it."""
+
+    async def answer() -> dict[str, Any]:
+        return {}
+
+    simulator.replace_handler("route/async", answer)
+    client.pacer = Pacer({})  # two routes at once: not what this test is about
+    assert await client.route("call-1", "102", command_id="command-1") == "command-1"
+    assert len(await client.route("call-2", "103")) == 32
 
 
 async def test_route_of_an_unknown_call(client: MangoClient) -> None:
@@ -263,7 +283,7 @@ async def test_transfer(
     method: TransferMethod,
     on_wire: str,
 ) -> None:
-    """A transfer sends CALL_ID, TO_NUMBER and METHOD (blind, or hold for a consultative one)."""
+    """A transfer sends COMMAND_ID, CALL_ID, TO_NUMBER, METHOD (blind, or hold for a consultative one) and its INITIATOR."""
     simulator.provision(EXTENSION)
     simulator.start_scenario(
         "incoming_answered", extension=EXTENSION, talk_seconds=None, record=False
@@ -272,13 +292,21 @@ async def test_transfer(
     (call_id,) = simulator.active_calls(EXTENSION)
     simulator.requests.clear()
 
-    await client.transfer(call_id, "102", method)
+    await client.transfer(
+        call_id, "102", method, initiator=EXTENSION, command_id="command-1"
+    )
 
     assert simulator.requests == [
         RecordedRequest(
             "POST",
             "transfer",
-            {"CALL_ID": call_id, "TO_NUMBER": "102", "METHOD": on_wire},
+            {
+                "COMMAND_ID": "command-1",
+                "CALL_ID": call_id,
+                "TO_NUMBER": "102",
+                "METHOD": on_wire,
+                "INITIATOR": EXTENSION,
+            },
             TOKEN,
         )
     ]

@@ -1,28 +1,37 @@
-"""Fixtures for the API client's tests: a real aiohttp session, a client and running channels.
+"""Fixtures for the library's tests: the simulator on 127.0.0.1, a real aiohttp session, a client, channels.
 
-Home Assistant is not needed here; the plugin's ``hass`` fixture still runs
-(the package's conftest enables custom integrations for every test), and its
-``verify_cleanup`` checks that nothing the client started outlives a test.
+Nothing here needs Home Assistant: scripts/test runs these tests in a venv
+that holds only the library's wheel, the simulator's, pytest and
+pytest-asyncio. The development venv runs them too (see the repository's
+root conftest.py).
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
+import logging
 import socket
+import traceback
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
 import pytest
 
-from custom_components.mango_office.api import (
+from mango_office_api import (
     CallEvent,
     ChannelState,
     MangoChannel,
     MangoClient,
+    MangoError,
     PushEvent,
 )
 from mango_simulator import MangoSimulator
-from tests.conftest import EXTENSION, TOKEN
+
+TOKEN = "test-token-4f9c2e"
+EXTENSION = "101"
+CALLER = "+74951234567"
+LINE = "+74957654321"
 
 # Fast reconnects, so that tests of retries take milliseconds.
 RETRY_MINIMUM = 0.01
@@ -97,6 +106,62 @@ class RunningChannel:
 type StartChannel = Callable[..., Awaitable[RunningChannel]]
 
 
+class TokenWatch(logging.Handler):
+    """Notes every log line (with its traceback) and every error of the library that shows TOKEN."""
+
+    def __init__(self) -> None:
+        """Start with no leaks."""
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def check(self, where: str, text: str) -> None:
+        """Note a leak if the text holds the token."""
+        if TOKEN in text:
+            self.leaks.append(f"{where}: {text[:300]}")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Check a log line of the library."""
+        if record.name.startswith("mango_simulator"):
+            return  # the simulator stands for the service
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += "".join(traceback.format_exception(record.exc_info[1]))
+        self.check(f"log line of {record.name}", text)
+
+
+@pytest.fixture(autouse=True)
+def token_never_leaks() -> Generator[None]:
+    """Fail any test whose log lines (debug ones too) or errors show the token."""
+    watch = TokenWatch()
+    root = logging.getLogger()
+    library = logging.getLogger(MangoError.__module__.rpartition(".")[0])
+    level = library.level
+    library.setLevel(logging.DEBUG)
+    root.addHandler(watch)
+    init = MangoError.__init__
+
+    def watched_init(self: MangoError, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        watch.check(f"{type(self).__name__} raised", f"{args!r} {kwargs!r} {self}")
+
+    try:
+        with patch.object(MangoError, "__init__", watched_init):
+            yield
+    finally:
+        root.removeHandler(watch)
+        library.setLevel(level)
+    assert not watch.leaks, "The token leaked:\n" + "\n".join(watch.leaks[:10])
+
+
+@pytest.fixture
+async def simulator() -> AsyncGenerator[MangoSimulator]:
+    """A MANGO OFFICE simulator on a free port of 127.0.0.1, with no delays."""
+    sim = MangoSimulator(tokens={TOKEN}, extensions={"101", "102", "103"}, seed=1)
+    await sim.start(host="127.0.0.1", port=0)
+    yield sim
+    await sim.stop()
+
+
 @pytest.fixture
 async def session(simulator: MangoSimulator) -> AsyncGenerator[aiohttp.ClientSession]:
     """A plain aiohttp session, closed at teardown (the client never closes it)."""
@@ -111,7 +176,7 @@ def client(session: aiohttp.ClientSession, simulator: MangoSimulator) -> MangoCl
 
 
 @pytest.fixture
-def free_port(socket_enabled: None) -> int:
+def free_port() -> int:
     """A port of 127.0.0.1 that nothing listens on."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

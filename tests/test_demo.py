@@ -1,0 +1,56 @@
+"""The demo's own pieces that can be checked without starting it (scripts/demo)."""
+
+import inspect
+from pathlib import Path
+
+from homeassistant.util.yaml import load_yaml
+
+from mango_simulator import SCENARIOS, MangoSimulator
+from scripts.demo.__main__ import EXAMPLE_CALLS
+from scripts.demo.processes import ROOT
+from scripts.demo.provision import READY_AUTOMATIONS, install_config_files
+
+
+def test_example_calls_fit_the_scenarios() -> None:
+    """Each command scripts/develop prints starts a scenario with arguments it takes."""
+    for _what, body in EXAMPLE_CALLS:
+        arguments = dict(body)
+        name = str(arguments.pop("name"))
+        assert name in SCENARIOS
+        inspect.signature(getattr(MangoSimulator, name)).bind(None, **arguments)
+
+
+def test_install_config_files(tmp_path: Path) -> None:
+    """A new configuration gets the included files, the blueprints and the sentences.
+
+    Blueprints and sentences are the repository's again at every start; what the editors
+    wrote stays.
+    """
+    install_config_files(tmp_path, ROOT, automations=READY_AUTOMATIONS)
+    blueprint = tmp_path / "blueprints/automation/mango_office/voice_callback.yaml"
+    blueprint.write_text("edited")
+    (tmp_path / "automations.yaml").write_text("[]\n")
+
+    install_config_files(tmp_path, ROOT, automations=READY_AUTOMATIONS)
+
+    assert (tmp_path / "automations.yaml").read_text() == "[]\n"
+    assert (tmp_path / "scripts.yaml").read_text() == ""
+    assert (
+        blueprint.read_bytes()
+        == (
+            ROOT / "blueprints/automation/mango_office/voice_callback.yaml"
+        ).read_bytes()
+    )
+    assert (tmp_path / "custom_sentences/ru/mango_office.yaml").is_file()
+
+
+def test_ready_automation_uses_the_blueprint(tmp_path: Path) -> None:
+    """The demo's automation names the missed-call blueprint and notifies in HA."""
+    (tmp_path / "automations.yaml").write_text(READY_AUTOMATIONS)
+
+    [automation] = load_yaml(tmp_path / "automations.yaml")
+
+    assert automation["use_blueprint"] == {
+        "path": "mango_office/missed_call_notification.yaml",
+        "input": {"persistent_notification": True},
+    }
