@@ -459,7 +459,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=(
             "Start the MANGO OFFICE simulator and Home Assistant with this integration "
             f"on http://{HOST}:{HASS_PORT} (this machine only); on a fresh config, onboard it (user {DEMO_USER}, password "
-            f"{DEMO_PASSWORD}) and add entries for extensions {' and '.join(EXTENSIONS)} "
+            f"{DEMO_PASSWORD}) and add one account with extensions {' and '.join(EXTENSIONS)} "
             "on the simulator. Ctrl-C stops both."
         ),
     )

@@ -3,7 +3,7 @@
 Each step is skipped when it is already done, so an interrupted set-up completes on the next run.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 import importlib.util
@@ -270,10 +270,10 @@ def provision(
     remove_unwanted_entries(
         api, wait=UNWANTED_WAIT if core_config_now else 0.0, say=say, sleep=sleep
     )
-    for extension in EXTENSIONS:
-        checkpoint()
-        if entry_id := _add_mango_entry(api, extension, simulator_api_url, say):
-            state.entries[extension] = entry_id
+    checkpoint()
+    if entry_id := _add_mango_account(api, EXTENSIONS, simulator_api_url, say):
+        # One account; each extension is a subentry of it.
+        state.entries = dict.fromkeys(EXTENSIONS, entry_id)
     create_dashboard(api)
     say(f"Created the dashboard /{DASHBOARD}: calls of each extension")
     # Assist made its pipeline in the language of the first start, once it is loaded.
@@ -356,9 +356,11 @@ def _registry_ids(api: HassApi) -> dict[tuple[str, str], str]:
             or entity.get("config_entry_id") not in entries
         ):
             continue
-        # Unique ids are "<account digest>_<extension>_<key>".
-        _account, extension, key = str(entity["unique_id"]).split("_", 2)
-        ids[extension, key] = str(entity["entity_id"])
+        # An extension's unique ids are "<account digest>_<extension>_<key>"; the
+        # account's own (IVR calls, route results) have no extension.
+        parts = str(entity["unique_id"]).split("_", 2)
+        if len(parts) == 3 and parts[1].isdecimal():
+            ids[parts[1], parts[2]] = str(entity["entity_id"])
     return ids
 
 
@@ -473,7 +475,7 @@ def use_simulator_port(
     if state.simulator_port == port:
         return
     if state.simulator_port is not None:
-        for extension, entry_id in state.entries.items():
+        for entry_id in sorted(set(state.entries.values())):
             flow = api.request(
                 "POST",
                 "/api/config/config_entries/flow",
@@ -483,13 +485,12 @@ def use_simulator_port(
                 str(flow["flow_id"]),
                 {
                     "token": SIMULATOR_TOKEN,
-                    "extension": extension,
                     "advanced": {"base_url": simulator_api_url},
                 },
             )
             if result.get("reason") != "reconfigure_successful":
                 raise DemoSetupError(
-                    f"Could not move extension {extension} to port {port}: {result}"
+                    f"Could not move the account to port {port}: {result}"
                 )
         say(f"Moved the entries to the simulator on port {port}")
     state.simulator_port = port
@@ -514,12 +515,12 @@ def remove_unwanted_entries(
         waited += 0.5
 
 
-def _add_mango_entry(
-    api: HassApi, extension: str, simulator_api_url: str, say: Say
+def _add_mango_account(
+    api: HassApi, extensions: Sequence[str], simulator_api_url: str, say: Say
 ) -> str | None:
-    """Go through the config flow as a user would; then give the entry a phonebook.
+    """Go through the config flow as a user would; then give the account a phonebook.
 
-    Returns the new entry's id (None when the extension already had one).
+    Returns the new entry's id (None when the account already had one).
     """
     flow = api.start_flow(DOMAIN)
     if flow.get("type") != "form":
@@ -528,24 +529,27 @@ def _add_mango_entry(
         str(flow["flow_id"]),
         {
             "token": SIMULATOR_TOKEN,
-            "extension": extension,
+            "extensions": ", ".join(extensions),
             "advanced": {"base_url": simulator_api_url},
         },
     )
     match result.get("type"):
         case "create_entry":
             entry = result.get("result") or {}
-            say(f"Added the entry {entry.get('title')} (simulator, token demo)")
+            say(
+                f"Added the account {entry.get('title')} with extensions "
+                f"{' and '.join(extensions)} (simulator, token demo)"
+            )
             set_phonebook(api, str(entry["entry_id"]), PHONEBOOK)
             return str(entry["entry_id"])
         case "abort" if result.get("reason") == "already_configured":
-            say(f"Extension {extension} already has an entry")
+            say("The account already has an entry")
             return None
         case _:
             if result.get("type") == "form":
                 api.abort_flow(str(flow["flow_id"]))
             raise DemoSetupError(
-                f"The {DOMAIN} config flow refused extension {extension}: "
+                f"The {DOMAIN} config flow refused extensions {', '.join(extensions)}: "
                 f"{result.get('errors') or result.get('reason') or result}"
             )
 

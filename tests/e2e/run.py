@@ -20,6 +20,7 @@ from scripts.demo.provision import (
     DASHBOARD,
     DEMO_PASSWORD,
     DEMO_USER,
+    DOMAIN,
     EXTENSIONS,
     SIMULATOR_TOKEN,
     create_dashboard,
@@ -56,6 +57,9 @@ TEXT: Final = {
         "submit": "Submit",
         # "Skip and finish" (no area), matched in part.
         "finish": "finish",
+        "add_extension": "Add extension",
+        # The button that closes a subentry flow's success dialog.
+        "done": "Finish",
         "invalid_auth": "MANGO OFFICE rejected the integration key.",
         "device": "Extension {extension}",
         "model": "Virtual PBX extension",
@@ -71,6 +75,8 @@ TEXT: Final = {
         "advanced": "Дополнительные настройки",
         "submit": "Подтвердить",
         "finish": "завершить",
+        "add_extension": "Добавить внутренний номер",
+        "done": "Готово",
         "invalid_auth": "MANGO OFFICE не принял ключ интеграции.",
         "device": "Внутренний номер {extension}",
         "model": "Внутренний номер ВАТС",  # noqa: RUF001 - Russian
@@ -164,7 +170,7 @@ class Browser:
         self.browser.close()
 
 
-def add_extension(
+def add_account(
     browser: Browser, language: str, extension: str, shot: str | None
 ) -> None:
     """Settings → Devices & services → Add integration → MANGO OFFICE: wrong key, then right."""
@@ -177,7 +183,7 @@ def add_extension(
     page.locator('ha-integration-list-item:has-text("MANGO OFFICE")').first.click()
     dialog = page.locator("dialog-data-entry-flow")
     dialog.locator("input[name=token]").fill("not-the-key")
-    dialog.locator("input[name=extension]").fill(extension)
+    dialog.locator("input[name=extensions]").fill(extension)
     dialog.get_by_text(text["advanced"], exact=True).click()
     dialog.locator("input[name=base_url]").fill(f"{browser.instance.simulator_url}/api")
     dialog.get_by_role("button", name=text["submit"]).click()
@@ -190,7 +196,54 @@ def add_extension(
     finish = dialog.get_by_role("button", name=text["finish"])
     finish.click()
     finish.wait_for(state="hidden")
-    say(f"    [{language}] the right key: extension {extension} added")
+    say(f"    [{language}] the right key: the account with extension {extension} added")
+
+
+def add_extension(browser: Browser, language: str, extension: str) -> None:
+    """The integration's page → Add extension: a subentry of the account, tested first."""
+    text = TEXT[language]
+    page = browser.page
+    browser.navigate(f"/config/integrations/integration/{DOMAIN}")
+    page.get_by_text(text["add_extension"], exact=True).first.click()
+    dialog = page.locator("dialog-data-entry-flow")
+    dialog.locator("input[name=extension]").fill(extension)
+    dialog.get_by_role("button", name=text["submit"]).click()
+    finish = dialog.get_by_role("button", name=text["done"])
+    finish.click()
+    finish.wait_for(state="hidden")
+    say(f"    [{language}] Add extension: extension {extension} added to the account")
+
+
+def remove_extension(
+    browser: Browser, instance: Instance, language: str, extension: str
+) -> None:
+    """Delete an extension's subentry: the integration's page loses it; its device goes."""
+    device = instance.device(extension)
+    entry_id = str(device["primary_config_entry"])
+    [subentry_id] = device["config_entries_subentries"][entry_id]
+    browser.navigate(f"/config/integrations/integration/{DOMAIN}")
+    shown = browser.page.get_by_text(
+        TEXT[language]["device"].format(extension=extension), exact=True
+    ).first
+    shown.wait_for(state="visible")
+    ws(
+        instance.api,
+        {
+            "type": "config_entries/subentries/delete",
+            "entry_id": entry_id,
+            "subentry_id": subentry_id,
+        },
+    )
+    shown.wait_for(state="detached")
+    if any(
+        domain == DOMAIN and unique_id.endswith(f"_{extension}")
+        for entry in ws(instance.api, {"type": "config/device_registry/list"})[0]
+        for domain, unique_id in entry["identifiers"]
+    ):
+        raise E2EError(f"The device of extension {extension} is still there")
+    say(
+        f"    [{language}] extension {extension} removed: its device went, the account stays"
+    )
 
 
 def watch_a_call(
@@ -286,17 +339,24 @@ def run_language(
     language: str,
     extension: str,
     shots: dict[str, str],
+    *,
+    first: bool,
 ) -> None:
-    """The whole flow in one language, for one new extension."""
+    """The whole flow in one language: the account with its first extension, or one more."""
     text = TEXT[language]
     browser.open(language)
-    add_extension(browser, language, extension, shots.get("form"))
+    if first:
+        add_account(browser, language, extension, shots.get("form"))
+    else:
+        add_extension(browser, language, extension)
     device = instance.device(extension)
     set_phonebook(instance.api, str(device["primary_config_entry"]), PHONEBOOK)
     # The device page: its name and its entities' names in the server's language.
     browser.navigate(f"/config/devices/device/{device['id']}")
     browser.see(text["device"].format(extension=extension))
-    for key in ("model", "call_state", "last_caller", "missed_calls"):
+    # The model shows with its id: "Virtual PBX extension (extension)".
+    browser.see(text["model"], exact=False)
+    for key in ("call_state", "last_caller", "missed_calls"):
         browser.see(text[key])
     say(f"    [{language}] the device page names the device and its entities")
     watch_a_call(browser, instance, language, extension, shots.get("device"))
@@ -336,6 +396,7 @@ def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
                             "device": "screenshot.png",
                             "dashboard": "dashboard.png",
                         },
+                        first=True,
                     )
                     automation_from_blueprint(browser, instance, EXTENSIONS[0])
                     say(
@@ -348,7 +409,9 @@ def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
                         "ru",
                         EXTENSIONS[1],
                         {"device": "screenshot-ru.png"},
+                        first=False,
                     )
+                    remove_extension(browser, instance, "ru", EXTENSIONS[1])
                 except Exception:
                     failure = Path(tempfile.gettempdir()) / "mango-e2e-failure.png"
                     browser.page.screenshot(path=str(failure))
