@@ -18,7 +18,12 @@ from unittest.mock import patch
 
 from aiohttp.resolver import ThreadedResolver
 from homeassistant import bootstrap, loader
-from homeassistant.config_entries import SOURCE_USER, ConfigEntries, ConfigEntry
+from homeassistant.config_entries import (
+    SOURCE_USER,
+    ConfigEntries,
+    ConfigEntry,
+    ConfigSubentryData,
+)
 from homeassistant.const import (
     CONF_TOKEN,
     EVENT_STATE_CHANGED,
@@ -44,6 +49,7 @@ from custom_components.mango_office.const import (
     CONF_EXTENSION,
     CONF_PHONEBOOK,
     DOMAIN,
+    SUBENTRY_EXTENSION,
 )
 
 from .workload import phonebook
@@ -85,18 +91,25 @@ class _PlainResolver(ThreadedResolver):
 
 
 async def add_entry(hass: HomeAssistant, extension: str, base_url: str) -> ConfigEntry:
-    """Add and set up an entry for one extension, with the 100-name phonebook."""
+    """Add and set up an account with one extension, with the 100-name phonebook."""
     entry = ConfigEntry(
-        data={CONF_TOKEN: TOKEN, CONF_EXTENSION: extension, CONF_BASE_URL: base_url},
+        data={CONF_TOKEN: TOKEN, CONF_BASE_URL: base_url},
         discovery_keys=MappingProxyType({}),
         domain=DOMAIN,
         minor_version=1,
         options={CONF_PHONEBOOK: phonebook()},
         source=SOURCE_USER,
-        subentries_data=None,
-        title=f"Mango Office {extension}",
+        subentries_data=[
+            ConfigSubentryData(
+                data={CONF_EXTENSION: extension},
+                subentry_type=SUBENTRY_EXTENSION,
+                title=f"Extension {extension}",
+                unique_id=extension,
+            )
+        ],
+        title="MANGO OFFICE",
         unique_id=f"benchmark_{extension}",
-        version=1,
+        version=2,
     )
     await hass.config_entries.async_add(entry)
     return entry
