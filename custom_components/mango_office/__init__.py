@@ -12,7 +12,7 @@ from .helpers import setup_errors
 from .intents import async_register_intents
 from .migration import async_migrate_integration
 from .services import async_setup_services
-from .session import CHANNEL_REQUESTS_PER_SECOND, RequestPacer, create_account_session
+from .session import create_account_session
 from .storage import CallsStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -34,7 +34,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MangoConfigEntry) -> boo
     Home Assistant's start does not wait for a hundred channels: each
     extension's entities are unavailable until its channel is live.
     """
-    session = create_account_session(RequestPacer(CHANNEL_REQUESTS_PER_SECOND))
+    session = create_account_session()
     client = MangoClient(
         session,
         entry.data[CONF_TOKEN],

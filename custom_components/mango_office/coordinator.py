@@ -61,6 +61,7 @@ from .payloads import (
     route_result_notification,
 )
 from .phonebook import Phonebook
+from .session import CHANNEL_REQUESTS_PER_SECOND, START_COST, RequestPacer
 from .storage import CallsStore
 
 type MangoConfigEntry = ConfigEntry[MangoAccount]
@@ -152,6 +153,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         tracker: CallTracker,
         store: CallsStore,
         on_account_news: Callable[[Notification], None],
+        pacer: RequestPacer,
     ) -> None:
         """Set up the channel; nothing is sent until it is started."""
         self.extension: str = subentry.data[CONF_EXTENSION]
@@ -172,6 +174,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self._tracker = tracker
         self._store = store
         self._on_account_news = on_account_news
+        self._pacer = pacer
         self.channel = MangoChannel(
             client,
             self.extension,
@@ -230,6 +233,8 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """
         self._provisioning = True
         try:
+            # The account's extensions start a few a second, within the vendor's limit.
+            await self._pacer.wait(START_COST)
             await self.client.create_user(self.extension)
         except MangoApiError as err:
             self._refused(err)
@@ -482,6 +487,7 @@ class MangoAccount:
         """The account's own device: IVR calls and route results show there."""
         self._adders: list[Callable[[MangoCoordinator], None]] = []
         self._news_listeners: list[Callable[[Notification], None]] = []
+        self._pacer = RequestPacer(CHANNEL_REQUESTS_PER_SECOND)
         self._started = False
 
     @callback
@@ -544,6 +550,7 @@ class MangoAccount:
             tracker=tracker,
             store=store,
             on_account_news=self._account_news,
+            pacer=self._pacer,
         )
         self.coordinators[subentry.subentry_id] = coordinator
         return coordinator

@@ -17,20 +17,11 @@ import aiohttp
 from homeassistant.helpers.aiohttp_client import SERVER_SOFTWARE
 from homeassistant.util import ssl as ssl_util
 
-from .api import wire
-
-# At most this many requests in any second from an account's channels (the
-# vendor's documented general limit is 10).
+# At most this many requests in any second from an account's starting
+# channels (the vendor's documented general limit is 10).
 CHANNEL_REQUESTS_PER_SECOND: Final = 9
-# What each request costs: a connection attempt takes its websocket and its
-# registration along, so that none waits halfway with its websocket open;
-# actions are never held back.
-_COSTS: Final = {
-    f"/{wire.PATH_CHANNEL}".rstrip("/"): 3,
-    f"/{wire.PATH_USERS_CREATE}".rstrip("/"): 1,
-    f"/{wire.PATH_SESSION_PING}".rstrip("/"): 1,
-    f"/{wire.PATH_SESSION_UNREGISTER}".rstrip("/"): 1,
-}
+# What an extension's start sends: users/create, channel/, the websocket, register.
+START_COST: Final = 4
 
 
 class RequestPacer:
@@ -54,16 +45,8 @@ class RequestPacer:
         self._sent.extend([now] * cost)
 
 
-def create_account_session(pacer: RequestPacer) -> aiohttp.ClientSession:
+def create_account_session() -> aiohttp.ClientSession:
     """A session of the account's own; whoever creates it closes it."""
-
-    async def _pace(
-        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        if cost := _COSTS.get(request.url.path.rstrip("/"), 0):
-            await pacer.wait(cost)
-        return await handler(request)
-
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
             # One connection a websocket: the account's own, without a cap.
@@ -71,5 +54,4 @@ def create_account_session(pacer: RequestPacer) -> aiohttp.ClientSession:
             ssl=ssl_util.client_context(),
         ),
         headers={"User-Agent": SERVER_SOFTWARE},
-        middlewares=(_pace,),
     )
