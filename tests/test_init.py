@@ -50,6 +50,26 @@ async def test_setup_provisions_registers_and_unload_unregisters(
     assert len(simulator.missed(EXTENSION)) == 2
 
 
+async def test_a_first_connection_logs_nothing_above_debug(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Set-up is quiet: no "connected again" for a connection that was never lost."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("custom_components.mango_office")
+        and record.levelno > logging.DEBUG
+    ] == []
+
+
 async def test_device(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -231,7 +251,10 @@ async def test_an_outage_longer_than_a_blip_shows(
 
 
 async def test_token_revoked_while_running_starts_reauth(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A token revoked while connected, refused again later, stops the channel and asks for a new one."""
     channel = init_integration.runtime_data.channel
@@ -240,6 +263,11 @@ async def test_token_revoked_while_running_starts_reauth(
     simulator.revoke_token(TOKEN)
     await wait_connected(hass, connected=False)
     await wait_until(hass.config_entries.flow.async_progress)
+    assert [
+        record.levelno
+        for record in caplog.records
+        if "rejected the token of extension 101" in record.getMessage()
+    ] == [logging.ERROR]
 
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
