@@ -5,6 +5,7 @@ import json
 import logging
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.json import json_bytes
@@ -12,9 +13,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.mango_office.calls import MAX_CALLS
+from custom_components.mango_office.storage import SAVE_DELAY
 from mango_simulator import MangoSimulator
 
 from .conftest import (
@@ -236,6 +239,39 @@ async def test_call_in_progress_survives_a_reload(
     assert _types(calls, "long") == ["incoming", "answered", None, "ended"]
     assert calls[-1].data["duration"] == 2
     assert hass.states.get(MISSED_CALLS).state == "0"
+
+
+async def test_calls_in_progress_are_saved_in_batches(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A change is saved within ten seconds, a burst in one write, and every later one too."""
+    [subentry_id] = init_integration.subentries
+    key = f"mango_office.{init_integration.entry_id}.{subentry_id}"
+
+    def saved_calls() -> list[str]:
+        data = hass_storage.get(key, {}).get("data", {})
+        return [call["call_id"] for call in data.get("calls", [])]
+
+    await push_call(simulator, "first", 1, "APPEARED")
+    await push_call(simulator, "first", 2, "CONNECTED")
+    await wait_for_state(hass, CALL_STATE, "talking")
+    assert saved_calls() == []
+    freezer.tick(SAVE_DELAY + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert saved_calls() == ["first"]
+
+    await push_call(simulator, "first", 3, "DISCONNECTED", disconnect_reason=1100)
+    await push_call(simulator, "second", 1, "APPEARED")
+    await wait_for_state(hass, CALL_STATE, "ringing")
+    freezer.tick(SAVE_DELAY + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert saved_calls() == ["second"]
 
 
 async def test_call_first_seen_at_its_end_unanswered_is_missed(

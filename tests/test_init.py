@@ -1,7 +1,9 @@
 """Setting up, losing and unloading an extension's entry."""
 
 import asyncio
+from collections.abc import Generator
 import logging
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -24,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.mango_office import coordinator
 from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
 from custom_components.mango_office.coordinator import BLIP_GRACE
 from mango_simulator import MangoSimulator
@@ -61,6 +64,26 @@ async def test_setup_provisions_registers_and_unload_unregisters(
     # While unloaded the service keeps the extension's calls as missed.
     await simulator.incoming_missed(EXTENSION)
     assert len(simulator.missed(EXTENSION)) == 2
+
+
+async def test_a_first_connection_logs_nothing_above_debug(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Set-up is quiet: no "connected again" for a connection that was never lost."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("custom_components.mango_office")
+        and record.levelno > logging.DEBUG
+    ] == []
 
 
 async def test_device(
@@ -191,7 +214,12 @@ async def test_connection_lost_and_back(
     assert TOKEN not in caplog.text
 
 
+# Two seconds of grace in real time: the channel is back well within them.
+GRACE = 2.0
+
+
 @pytest.mark.blip_grace
+@pytest.mark.usefixtures("short_grace")
 async def test_a_blip_shows_nothing(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -217,6 +245,8 @@ async def test_a_blip_shows_nothing(
     )  # rings and ends while the channel is away
     await wait_until(lambda: len(simulator.requests_to("channel")) > 2)
     await wait_for_state(hass, "sensor.extension_101_missed_calls", "1")
+    # Past the grace, what came back stays: the blip's timer is gone.
+    await asyncio.sleep(GRACE + 0.2)
     unsubscribe()
 
     assert hass.states.get("binary_sensor.extension_101_connection").state == "on"
@@ -232,6 +262,13 @@ async def test_a_blip_shows_nothing(
         for record in caplog.records[first_line:]
         if record.name.startswith("custom_components.mango_office")
     )
+
+
+@pytest.fixture
+def short_grace() -> Generator[None]:
+    """A grace the test can wait out in real time."""
+    with patch.object(coordinator, "BLIP_GRACE", GRACE):
+        yield
 
 
 @pytest.mark.blip_grace
@@ -260,7 +297,10 @@ async def test_an_outage_longer_than_a_blip_shows(
 
 
 async def test_token_revoked_while_running_starts_reauth(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A token revoked while connected, refused again later, stops the channel and asks for a new one."""
     channel = extension_of(init_integration).channel
@@ -269,6 +309,11 @@ async def test_token_revoked_while_running_starts_reauth(
     simulator.revoke_token(TOKEN)
     await wait_connected(hass, connected=False)
     await wait_until(hass.config_entries.flow.async_progress)
+    assert [
+        record.levelno
+        for record in caplog.records
+        if "rejected the token of extension 101" in record.getMessage()
+    ] == [logging.ERROR]
 
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
