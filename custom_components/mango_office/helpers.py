@@ -34,14 +34,7 @@ async def setup_errors() -> AsyncIterator[None]:
             translation_domain=DOMAIN, translation_key="auth_failed"
         ) from err
     except MangoApiError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="api_error",
-            translation_placeholders={
-                "code": str(err.code),
-                "message": err.message or "-",
-            },
-        ) from err
+        raise _api_error(ConfigEntryError, err) from err
     except MangoError as err:
         raise _cannot_connect(ConfigEntryNotReady, err) from err
 
@@ -65,14 +58,7 @@ async def action_errors(hass: HomeAssistant, entry: ConfigEntry) -> AsyncIterato
             },
         ) from err
     except MangoApiError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="api_error",
-            translation_placeholders={
-                "code": str(err.code),
-                "message": err.message or "-",
-            },
-        ) from err
+        raise _api_error(HomeAssistantError, err) from err
     except MangoError as err:
         raise _cannot_connect(HomeAssistantError, err) from err
 
@@ -84,6 +70,14 @@ def form_error(err: MangoError) -> str:
     if isinstance(err, MangoApiError):
         return FORM_INVALID_EXTENSION
     return FORM_CANNOT_CONNECT
+
+
+def _api_error[E: HomeAssistantError](error: type[E], err: MangoApiError) -> E:
+    return error(
+        translation_domain=DOMAIN,
+        translation_key="api_error",
+        translation_placeholders={"code": str(err.code), "message": err.message or "-"},
+    )
 
 
 def _cannot_connect[E: HomeAssistantError](error: type[E], err: MangoError) -> E:
