@@ -75,14 +75,15 @@ def test_one_minimum_home_assistant() -> None:
     """hacs.json and the README name the same oldest release (the smoke test's "oldest").
 
     The manifest cannot: hassfest refuses keys a custom integration's manifest does not
-    know, and Home Assistant's manifest has none for a minimum. Releases before 2026.3
-    run on Python 3.13, which cannot read the integration's Python 3.14 syntax.
+    know, and Home Assistant's manifest has none for a minimum. Releases before 2026.8
+    lack the device registry's new_config_entry_id and new_config_subentry_id, which the
+    migration from 0.1's entries uses (and before 2026.3 they run on Python 3.13).
     """
     hacs = json.loads((REPOSITORY / "hacs.json").read_text())
     readme = (REPOSITORY / "README.md").read_text()
 
     assert f"Home Assistant {hacs['homeassistant']} or newer is required" in readme
-    assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2026.3.0")
+    assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2026.8.0")
 
 
 def test_brand_images() -> None:

@@ -55,7 +55,7 @@ def smoke(instance: Instance) -> None:
         str(flow["flow_id"]),
         {
             "token": SIMULATOR_TOKEN,
-            "extension": EXTENSION,
+            "extensions": EXTENSION,
             "advanced": {"base_url": f"{instance.simulator_url}/api"},
         },
     )
