@@ -2,11 +2,16 @@
 
 GET  /_simulator/           this list and the scenarios
 GET  /_simulator/requests   the recorded API requests
+GET  /_simulator/request_times  when each request came: {"api": [...], "websockets": [...]}
+                            (CLOCK_MONOTONIC seconds, as Python's time.monotonic)
 GET  /_simulator/state      users, registered users, missed counts, open websockets
 POST /_simulator/push       {"extension", "message"} or {"extension", "raw": "text"} or
-                            {"extension", "binary": "base64 of a binary frame"}
+                            {"extension", "binary": "base64 of a binary frame"} or
+                            {"messages": {extension: message, ...}}: one each, at once,
+                            answered with when each went ("sent_at", CLOCK_MONOTONIC ns)
 POST /_simulator/scenario   {"name", "wait": false, ...the scenario's arguments}
 POST /_simulator/faults     {"drop_websockets": true} | {"refuse_websockets": 30} |
+                            {"outage": 60 (websockets dropped, every request refused)} |
                             {"fail_next": {"path", "count", "mode"}} |
                             {"fail_for": {"path", "seconds", "mode" or "modes": [...]}} |
                             {"revoke_token": "..."} |
@@ -22,6 +27,7 @@ import binascii
 from collections.abc import Awaitable, Callable
 import dataclasses
 import inspect
+import time
 from typing import Any, Final
 
 from aiohttp import web
@@ -45,6 +51,7 @@ def routes(sim: MangoSimulator) -> list[web.RouteDef]:
     return [
         web.get(f"{PREFIX}/", control.index),
         web.get(f"{PREFIX}/requests", control.requests),
+        web.get(f"{PREFIX}/request_times", control.request_times),
         web.get(f"{PREFIX}/state", control.state),
         web.post(f"{PREFIX}/push", control.push),
         web.post(f"{PREFIX}/scenario", control.scenario),
@@ -122,6 +129,11 @@ class _Control:
             [dataclasses.asdict(item) for item in self._sim.requests]
         )
 
+    async def request_times(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"api": self._sim.request_times, "websockets": self._sim.websocket_times}
+        )
+
     async def state(self, request: web.Request) -> web.Response:
         sim = self._sim
         users = sorted(sim.users)
@@ -139,6 +151,12 @@ class _Control:
     @_handles_errors
     async def push(self, request: web.Request) -> web.Response:
         body = await _body(request)
+        if isinstance(messages := body.get("messages"), dict):
+            sent_at = {}
+            for extension, message in messages.items():
+                sent_at[extension] = time.monotonic_ns()
+                await self._sim.push(extension, message)
+            return web.json_response({"sent_at": sent_at})
         extension = str(body["extension"])
         if "raw" in body:
             await self._sim.push_raw(extension, str(body["raw"]))
@@ -199,6 +217,7 @@ class _Control:
         actions: dict[str, _Action] = {
             "drop_websockets": drop,
             "refuse_websockets": lambda value: sim.refuse_websockets(float(value)),
+            "outage": lambda value: sim.outage(float(value)),
             "fail_next": fail_next,
             "fail_for": fail_for,
             "revoke_token": lambda value: sim.revoke_token(str(value)),

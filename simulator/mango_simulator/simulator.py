@@ -224,6 +224,10 @@ class MangoSimulator(Telephony):
         # Open websockets by channel id, oldest first.
         self._sessions: dict[str, _Session] = {}
         self.requests: list[RecordedRequest] = []
+        self.request_times: list[float] = []
+        """When each API request came (time.monotonic)."""
+        self.websocket_times: list[float] = []
+        """When each websocket upgrade came (time.monotonic)."""
         self._faults: dict[str, deque[str]] = {}
         # Outages by path: until when (by the clock), and the modes taken in turn.
         self._outages: dict[str, tuple[float, Iterator[str]]] = {}
@@ -323,6 +327,10 @@ class MangoSimulator(Telephony):
         """The recorded requests to one path (any spelling of it)."""
         wanted = normalize_path(path)
         return [request for request in self.requests if request.path == wanted]
+
+    def peak_per_second(self, since: float = 0.0) -> int:
+        """The most API requests in any one second from `since` on."""
+        return peak_per_second([t for t in self.request_times if t >= since])
 
     def provision(self, extension: str) -> None:
         """Create a user as users/create does (no error if it exists).
@@ -602,6 +610,13 @@ class MangoSimulator(Telephony):
             return
         self._outages[path] = (self._clock() + seconds, itertools.cycle(modes))
 
+    async def outage(self, seconds: float) -> None:
+        """Drop every websocket, and answer every request with HTTP 500 for `seconds`."""
+        for path in self._routes:
+            self.fail_for(path, seconds)
+        self.refuse_websockets(seconds)
+        await self.drop_websockets()
+
     async def send_malformed(self, extension: str) -> None:
         """Send a frame that is not JSON to the user's websocket."""
         await self.push_raw(extension, MALFORMED_FRAME)
@@ -667,6 +682,7 @@ class MangoSimulator(Telephony):
         # Outside /api/v1/ the full path is recorded, so a test sees the mistake.
         path = normalize_path(tail) if tail.startswith(API_PREFIX) else request.path
         self.requests.append(RecordedRequest(request.method, path, params, token))
+        self.request_times.append(time.monotonic())
         if (fault := self._take_fault(path)) is not None:
             return await self._fault_response(request, path, fault)
         try:
@@ -859,6 +875,7 @@ class MangoSimulator(Telephony):
     # -- HTTP: websockets and files ------------------------------------------
 
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        self.websocket_times.append(time.monotonic())
         if time.monotonic() < self._refuse_until:
             _LOGGER.info("websocket refused (fault)")
             return web.json_response(
@@ -893,6 +910,17 @@ class MangoSimulator(Telephony):
         if record_id not in self._records:
             raise web.HTTPNotFound
         return web.Response(body=RECORD_BYTES, content_type="audio/mpeg")
+
+
+def peak_per_second(times: Iterable[float]) -> int:
+    """The most of `times` (seconds) within any window of one second."""
+    ordered = sorted(times)
+    peak = start = 0
+    for end, at in enumerate(ordered):
+        while ordered[start] <= at - 1.0:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return peak
 
 
 def _check_modes(modes: list[str]) -> None:
