@@ -87,9 +87,10 @@ async def test_try_again_once_the_pbx_has_it(
     await simulator.wait_registered("109")
     await wait_until(lambda: extension_of(entry, "109").connected)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue.issue_id) is None
+    # Refused while unknown, then again once provisioned: only 109.
     assert [r.params["EXTENSION"] for r in simulator.requests_to("channel")][
         channels:
-    ] == ["109"]
+    ] == ["109", "109"]
 
 
 async def test_remove_the_extension(

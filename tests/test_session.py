@@ -1,4 +1,4 @@
-"""The account's own session: paced channel requests, actions never held back."""
+"""The account's own session, and its channels paced as one account: at the start and after an outage."""
 
 import asyncio
 
@@ -9,30 +9,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
-from custom_components.mango_office.session import RequestPacer
 from mango_simulator import MangoSimulator
 
 from .conftest import TOKEN, extension_of, extension_subentry, wait_until
 
-
-async def test_pacer_never_lets_more_than_the_limit_start_in_a_second() -> None:
-    """Thirty requests (some of three at once) never put more than nine in any second."""
-    pacer = RequestPacer(9)
-    loop = asyncio.get_running_loop()
-    started: list[float] = []
-
-    async def _request(cost: int) -> None:
-        await pacer.wait(cost)
-        started.extend([loop.time()] * cost)
-
-    began = loop.time()
-    await asyncio.gather(*(_request(3 if n % 3 == 0 else 1) for n in range(20)))
-
-    assert len(started) == 34
-    for at in started:
-        assert sum(1 for t in started if at <= t < at + 1.0) <= 9
-    # Paced, not stalled: 34 requests at 9 a second take a little over 3 seconds.
-    assert 3.0 <= loop.time() - began < 4.5
+# The vendor's documented general limit, per account.
+LIMIT = 10
+OFFICE = [str(number) for number in range(201, 221)]
 
 
 async def test_channels_use_their_own_session(
@@ -48,28 +31,74 @@ async def test_channels_use_their_own_session(
     assert session.closed
 
 
-async def test_an_account_paces_its_channels(
-    hass: HomeAssistant, simulator: MangoSimulator
-) -> None:
-    """Four extensions' starts cost 16 requests: at 9 a second, most of a second.
-
-    Without the pacing they connect in a tenth of that.
-    """
+async def _start_office(
+    hass: HomeAssistant, simulator: MangoSimulator, *, unknown: str | None = None
+) -> MockConfigEntry:
+    """Set up one account with twenty extensions, all provisioned but `unknown`."""
+    for extension in OFFICE:
+        simulator.add_extension(extension)
+        if extension != unknown:
+            simulator.provision(extension)
     entry = MockConfigEntry(
         domain=DOMAIN,
         version=2,
         unique_id=account_key(TOKEN),
         data={CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url},
-        subentries_data=[extension_subentry(str(e)) for e in (101, 102, 103, 104)],
+        subentries_data=[extension_subentry(extension) for extension in OFFICE],
     )
-    simulator._extensions.add("104")
-    loop = asyncio.get_running_loop()
-    began = loop.time()
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await wait_until(
-        lambda: all(c.connected for c in entry.runtime_data.coordinators.values())
-    )
+    return entry
 
-    assert loop.time() - began >= 0.7
+
+def _all_connected(entry: MockConfigEntry) -> bool:
+    return all(c.connected for c in entry.runtime_data.coordinators.values())
+
+
+async def test_twenty_extensions_start_within_ten_requests_a_second(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """Each start costs channel/ and register; users/create only for the one the service refuses.
+
+    The set-up's ping, 40 requests, 209's refused channel/ and its
+    users/create at 10 a second take over four seconds; without the
+    account's pace they go in a fraction of one.
+    """
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    entry = await _start_office(hass, simulator, unknown="209")
+    await wait_until(lambda: _all_connected(entry), 15)
+
+    assert simulator.peak_per_second(began) <= LIMIT
+    assert loop.time() - began >= 4.0
+    assert [r.params["EXTENSION"] for r in simulator.requests_to("users/create")] == [
+        "209"
+    ]
+    assert len(simulator.requests_to("channel")) == len(OFFICE) + 1
+    assert simulator.users >= set(OFFICE)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_after_an_outage_the_account_reconnects_within_ten_requests_a_second(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """Twenty channels dropped at once retry and reconnect paced as one account.
+
+    Paced per channel, twenty first retries (within a second of the drop)
+    and twenty reconnections would each put twenty requests into a second.
+    The first channel through wakes the others from their backoff.
+    """
+    entry = await _start_office(hass, simulator)
+    await wait_until(lambda: _all_connected(entry), 15)
+    loop = asyncio.get_running_loop()
+    dropped = loop.time()
+
+    await simulator.outage(3)
+    await wait_until(lambda: not any(simulator.is_registered(e) for e in OFFICE))
+    await wait_until(lambda: _all_connected(entry), 30)
+
+    assert simulator.peak_per_second(dropped) <= LIMIT
+    # 40 requests to reconnect, after the outage's 3 s: paced, not stalled.
+    assert 3.0 + 3.0 <= loop.time() - dropped < 20.0
+    assert all(simulator.is_registered(extension) for extension in OFFICE)
     assert await hass.config_entries.async_unload(entry.entry_id)

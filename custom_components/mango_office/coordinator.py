@@ -61,7 +61,6 @@ from .payloads import (
     route_result_notification,
 )
 from .phonebook import Phonebook
-from .session import CHANNEL_REQUESTS_PER_SECOND, START_COST, RequestPacer
 from .storage import CallsStore
 
 type MangoConfigEntry = ConfigEntry[MangoAccount]
@@ -153,7 +152,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         tracker: CallTracker,
         store: CallsStore,
         on_account_news: Callable[[Notification], None],
-        pacer: RequestPacer,
     ) -> None:
         """Set up the channel; nothing is sent until it is started."""
         self.extension: str = subentry.data[CONF_EXTENSION]
@@ -174,7 +172,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self._tracker = tracker
         self._store = store
         self._on_account_news = on_account_news
-        self._pacer = pacer
         self.channel = MangoChannel(
             client,
             self.extension,
@@ -225,23 +222,26 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         )
 
     async def _async_run(self) -> None:
-        """Provision the extension, then deliver until closed.
+        """Connect, provisioning the extension if the service refuses it; deliver until closed.
 
-        Provisioning again is harmless, and brings back an extension the
-        account's administrator removed from the integration. An extension
-        the service refuses is a repair issue; the others go on.
+        The config flow provisioned it, so a start costs no users/create (the
+        account's pace makes every request count); a refusal means it never
+        was, or the account's administrator removed it, which provisioning
+        undoes. An extension the service refuses to provision is a repair
+        issue; the others go on.
         """
         self._provisioning = True
         try:
-            # The account's extensions start a few a second, within the vendor's limit.
-            await self._pacer.wait(START_COST)
-            await self.client.create_user(self.extension)
+            try:
+                await self.channel.connect()
+            except MangoApiError:
+                await self.client.create_user(self.extension)
         except MangoApiError as err:
             self._refused(err)
             return
         except MangoError as err:
             # The channel retries on its own, and says what it was.
-            LOGGER.debug("Provisioning extension %s failed: %s", self.extension, err)
+            LOGGER.debug("Connecting extension %s failed: %s", self.extension, err)
         finally:
             self._provisioning = False
         ir.async_delete_issue(
@@ -487,7 +487,6 @@ class MangoAccount:
         """The account's own device: IVR calls and route results show there."""
         self._adders: list[Callable[[MangoCoordinator], None]] = []
         self._news_listeners: list[Callable[[Notification], None]] = []
-        self._pacer = RequestPacer(CHANNEL_REQUESTS_PER_SECOND)
         self._started = False
 
     @callback
@@ -550,7 +549,6 @@ class MangoAccount:
             tracker=tracker,
             store=store,
             on_account_news=self._account_news,
-            pacer=self._pacer,
         )
         self.coordinators[subentry.subentry_id] = coordinator
         return coordinator

@@ -189,3 +189,22 @@ async def test_dedupe_memory_is_bounded(
 
     assert len(running.recorder.events) == channel_module.RECENT_MESSAGES + 2
     assert running.channel.stats.duplicates_dropped == 1
+
+
+async def test_the_first_channel_through_wakes_the_accounts_others(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """After an outage, a channel with a long backoff left comes back with the first one through."""
+    quick = await start_channel("101")
+    slow = await start_channel("102", retry_minimum=20.0, retry_maximum=40.0)
+    loop = asyncio.get_running_loop()
+
+    await simulator.outage(0.3)
+    await slow.recorder.wait_state(ChannelState.DISCONNECTED)
+    began = loop.time()
+    await quick.recorder.wait_for(lambda: quick.channel.state is ChannelState.CONNECTED)
+    await slow.recorder.wait_for(lambda: slow.channel.state is ChannelState.CONNECTED)
+
+    # Its own backoff after the drop was 10-20 s.
+    assert loop.time() - began < 3.0
+    assert slow.channel.stats.reconnects == 1

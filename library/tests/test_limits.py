@@ -18,7 +18,14 @@ from mango_office_api import (
     MangoRateLimitError,
     Pacer,
 )
-from mango_office_api.pacing import CALLBACK, ROUTE, TRANSFER
+from mango_office_api.pacing import (
+    CALLBACK,
+    CONNECT,
+    CONNECT_MARGIN,
+    MAX_CONNECTING,
+    ROUTE,
+    TRANSFER,
+)
 from mango_simulator import MangoSimulator
 
 from .conftest import EXTENSION, TOKEN, Recorder
@@ -127,6 +134,51 @@ async def test_hold_refuses_until_the_service_allows(
     await pacer.turn()
     assert fake_time.slept == [1.5, 30.0]
     await pacer.turn(CALLBACK)
+
+
+async def test_a_connections_requests_wait_their_turn_and_are_never_refused(
+    pacer: Pacer, fake_time: FakeTime
+) -> None:
+    """Ten go at once; the rest keep ten a second (and a margin) however long they wait."""
+    for _ in range(35):
+        await pacer.turn(CONNECT)
+    assert fake_time.slept == [pytest.approx(1.0 + CONNECT_MARGIN)] * 3
+
+
+async def test_a_few_channels_of_an_account_connect_at_once() -> None:
+    """The fourth channel to connect waits until one of the three before it is through."""
+    pacer = Pacer()
+    inside: list[int] = []
+    release = asyncio.Event()
+
+    async def connect(number: int) -> None:
+        async with pacer.connecting():
+            inside.append(number)
+            await release.wait()
+
+    tasks = [asyncio.create_task(connect(n)) for n in range(MAX_CONNECTING + 1)]
+    await asyncio.sleep(0.01)
+    assert inside == list(range(MAX_CONNECTING))
+    release.set()
+    await asyncio.gather(*tasks)
+    assert inside == list(range(MAX_CONNECTING + 1))
+
+
+async def test_back_ends_the_backoffs_but_not_a_wait_the_service_asked() -> None:
+    """A channel through after a failure wakes the others; a Retry-After is waited out."""
+    pacer = Pacer()
+    loop = asyncio.get_running_loop()
+    woken, asked = asyncio.Event(), asyncio.Event()
+    began = loop.time()
+    backoff = asyncio.create_task(pacer.backoff(30, woken))
+    retry_after = asyncio.create_task(pacer.backoff(0.3, asked, early=False))
+    await asyncio.sleep(0.01)
+    pacer.back()
+    await backoff
+    assert loop.time() - began < 0.2
+    assert not retry_after.done()
+    await retry_after
+    assert loop.time() - began >= 0.3
 
 
 # -- answers of the service: a small server of the test's own ----------------------

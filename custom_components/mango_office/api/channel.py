@@ -161,6 +161,8 @@ class MangoChannel:
         self._registering = False
         self._closing = asyncio.Event()
         self._closed = asyncio.Event()
+        # Ends a backoff early: the channel closing, or the service back.
+        self._wake = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
         # The watchdog of the websocket: set _dead when it stopped answering.
         self._watchdog: asyncio.TimerHandle | None = None
@@ -185,21 +187,23 @@ class MangoChannel:
         when the service cannot be used now.
         """
         self._set_state(ChannelState.CONNECTING)
-        url = await self.client.get_channel(self.extension)
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
-                websocket = await self.client.session.ws_connect(
-                    url, autoping=False, heartbeat=None
-                )
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise MangoConnectionError(
-                f"websocket failed: {type(err).__name__}"
-            ) from err
-        try:
-            batch = await self._register(url)
-        except BaseException:
-            await websocket.close()
-            raise
+        # A few of the account's channels at a time, each request in its turn.
+        async with self.client.pacer.connecting():
+            url = await self.client.get_channel(self.extension)
+            try:
+                async with asyncio.timeout(REQUEST_TIMEOUT):
+                    websocket = await self.client.session.ws_connect(
+                        url, autoping=False, heartbeat=None
+                    )
+            except (TimeoutError, aiohttp.ClientError) as err:
+                raise MangoConnectionError(
+                    f"websocket failed: {type(err).__name__}"
+                ) from err
+            try:
+                batch = await self._register(url)
+            except BaseException:
+                await websocket.close()
+                raise
         self._websocket = websocket
         self._channel_url = url
         self._first_batch = batch
@@ -226,6 +230,10 @@ class MangoChannel:
                 try:
                     if self._websocket is None:
                         await self.connect()
+                        # Through after a failure: the service is back for
+                        # the account's other channels too.
+                        if attempt:
+                            self.client.pacer.back()
                     attempt = 0
                     confirming = False
                     await self._serve()
@@ -259,13 +267,11 @@ class MangoChannel:
                 if self._closing.is_set():
                     break
                 self._set_state(ChannelState.DISCONNECTED)
-                delay = max(self.retry_delay(attempt), asked)
+                await self._back_off(attempt, asked)
                 attempt += 1
-                try:
-                    async with asyncio.timeout(delay):
-                        await self._closing.wait()
-                except TimeoutError:
-                    self.stats.reconnects += 1
+                if self._closing.is_set():
+                    break
+                self.stats.reconnects += 1
         except asyncio.CancelledError:
             # close() cancels run() to cut a request or a wait short; that ends
             # run() with a return, as documented, and leaves the caller's task
@@ -276,6 +282,13 @@ class MangoChannel:
         finally:
             self._run_task = None
             await self._close_websocket()
+
+    async def _back_off(self, attempt: int, asked: float) -> None:
+        """Wait before the next try, at least what the service asked (in full)."""
+        delay = max(self.retry_delay(attempt), asked)
+        self._wake.clear()
+        # The first of the account's channels through wakes the others.
+        await self.client.pacer.backoff(delay, self._wake, early=not asked)
 
     def _unexpected(self, err: Exception) -> int:
         """Log an error nobody foresaw (the first with its traceback); return how many so far."""
@@ -320,6 +333,7 @@ class MangoChannel:
             await self._closed.wait()
             return
         self._closing.set()
+        self._wake.set()
         try:
             if (
                 task := self._run_task
@@ -362,11 +376,11 @@ class MangoChannel:
             task.cancel()
             await asyncio.wait({task})
 
-    async def _register(self, url: str) -> MissedEventsBatch:
+    async def _register(self, url: str, *, more: bool = False) -> MissedEventsBatch:
         self._registering = True
         try:
             return await self.client.register(
-                self.extension, url, limit=self._missed_events_limit
+                self.extension, url, limit=self._missed_events_limit, more=more
             )
         finally:
             self._registering = False
@@ -392,7 +406,7 @@ class MangoChannel:
                 or batches >= MAX_MISSED_BATCHES
             ):
                 return
-            batch = await self._register(self._channel_url)
+            batch = await self._register(self._channel_url, more=True)
 
     async def _hold_what_arrived(self) -> None:
         """Take the frames a websocket already holds, through a close handshake."""

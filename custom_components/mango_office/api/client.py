@@ -23,7 +23,7 @@ from .errors import (
     MangoRateLimitError,
 )
 from .fields import LINK, Fields, decode_json
-from .pacing import CALLBACK, ROUTE, TRANSFER, Pacer
+from .pacing import CALLBACK, CONNECT, ROUTE, TRANSFER, Pacer
 
 REQUEST_TIMEOUT: Final = 10.0
 # The vendor allows a register call a minute to gather missed events.
@@ -104,7 +104,10 @@ class MangoClient:
         """
         try:
             await self._request(
-                "POST", wire.PATH_USERS_CREATE, {wire.PARAM_EXTENSION: extension}
+                "POST",
+                wire.PATH_USERS_CREATE,
+                {wire.PARAM_EXTENSION: extension},
+                pace=CONNECT,
             )
         except MangoApiError as err:
             if err.code != wire.RESULT_USER_EXISTS:
@@ -113,17 +116,24 @@ class MangoClient:
     async def get_channel(self, extension: str) -> str:
         """Return the URL of a new websocket for the extension's pushes."""
         payload = await self._request(
-            "GET", wire.PATH_CHANNEL, {wire.PARAM_EXTENSION: extension}
+            "GET", wire.PATH_CHANNEL, {wire.PARAM_EXTENSION: extension}, pace=CONNECT
         )
         return payload.required_text(wire.KEY_URL, LINK)
 
     async def register(
-        self, extension: str, channel: str, *, limit: int = DEFAULT_MISSED_EVENTS_LIMIT
+        self,
+        extension: str,
+        channel: str,
+        *,
+        limit: int = DEFAULT_MISSED_EVENTS_LIMIT,
+        more: bool = False,
     ) -> MissedEventsBatch:
         """Register the extension on an open websocket, and take a batch of missed events.
 
-        Call it again while the batch says there are more: each call hands out
-        the next batch of what was stored while nobody was registered.
+        Call it again (with ``more``) while the batch says there are more: each
+        call hands out the next batch of what was stored while nobody was
+        registered. The first call connects, and waits for its turn in the
+        account's rate; a further one does not (see pacing.py).
         """
         payload = await self._request(
             "POST",
@@ -136,6 +146,7 @@ class MangoClient:
             request_timeout=REGISTER_TIMEOUT,
             success_codes=wire.RESULT_SUCCESS_CODES
             | {wire.RESULT_NO_MORE_MISSED_EVENTS},
+            pace=None if more else CONNECT,
         )
         messages = payload.get(wire.KEY_EVENTS) or []
         if not isinstance(messages, list):

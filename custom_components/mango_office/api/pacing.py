@@ -5,15 +5,25 @@ route and transfer one per 2 seconds, and answers HTTP 429 past them. An
 action (callback, route, transfer) waits for its turn within its own rate and
 the general one, or, when its turn is not near, is refused with
 MangoRateLimitError saying when to try again: never a burst that the service
-would refuse. The channel's own requests (connecting, draining missed events)
-count towards the general rate but wait only for what the service asked
-(Retry-After): they are few, except in a reconnect storm, which the channel's
-backoff prevents, and a drain cut short costs more than one over the rate.
+would refuse.
+
+An account's channels connect as one: a few at a time (MAX_CONNECTING), each
+request of a connection (users/create, channel/, the first
+session/register/) waiting for its turn within the general rate, so that a
+hundred extensions starting, or coming back after an outage, never send more
+than 10 a second, and an action waits behind a few of them only. The
+websocket is the push server's, not a request of the API; it follows its
+channel/ request, so there are never more of them. The first
+channel that gets through after a failure wakes the others from their
+backoff: the service is back for all of them. The further
+batches of a drain of missed events count but wait only for what the service
+asked (Retry-After): a drain cut short costs more than one over the rate.
 """
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 import time
 from typing import Final
 
@@ -24,6 +34,8 @@ GENERAL: Final = "general"
 CALLBACK: Final = "callback"
 ROUTE: Final = "route"
 TRANSFER: Final = "transfer"
+# The requests that connect a channel: in the general rate, never refused.
+CONNECT: Final = "connect"
 DEFAULT_RATES: Final[Mapping[str, tuple[int, float]]] = {
     GENERAL: wire.RATE_GENERAL,
     CALLBACK: wire.RATE_CALLBACK,
@@ -32,6 +44,12 @@ DEFAULT_RATES: Final[Mapping[str, tuple[int, float]]] = {
 }
 # Longer than this, and the caller hears when to try again instead.
 DEFAULT_MAX_WAIT: Final = 2.0
+# Channels of one account connecting at once: enough to keep the general rate
+# busy, few enough that an action never waits behind more than a second of them.
+MAX_CONNECTING: Final = 3
+# Between a request's turn and its arrival at the service: a connection's
+# requests keep this much further apart.
+CONNECT_MARGIN: Final = 0.2
 
 
 class Pacer:
@@ -55,6 +73,9 @@ class Pacer:
             kind: deque(maxlen=count) for kind, (count, _) in self._rates.items()
         }
         self._hold_until = 0.0
+        self._connecting = asyncio.Semaphore(MAX_CONNECTING)
+        # What each channel backing off waits on; set when the service is back.
+        self._backing_off: set[asyncio.Event] = set()
 
     def hold(self, seconds: float) -> None:
         """Send nothing for so long (the service's Retry-After)."""
@@ -63,11 +84,15 @@ class Pacer:
     async def turn(self, kind: str | None = None) -> None:
         """Wait for a request's turn: its own kind's, then the general one.
 
-        A request of no kind (the channel's) waits only for a Retry-After.
-        Raises MangoRateLimitError when an action would wait longer than
-        max_wait.
+        A request of no kind (a drain's further batch, unregister) waits only
+        for a Retry-After; a CONNECT request waits for its general turn,
+        however long. Raises MangoRateLimitError when an action would wait
+        longer than max_wait.
         """
-        if kind is None:
+        if kind == CONNECT and GENERAL in self._rates:
+            await self._take_as_it_goes()
+            return
+        if kind is None or kind == CONNECT:
             if (wait := self._hold_until - self._clock()) > 0:
                 await self._sleep(wait)
             if (general := self._sent.get(GENERAL)) is not None:
@@ -78,6 +103,52 @@ class Pacer:
             await self._take(kind)
         if GENERAL in self._rates:
             await self._take(GENERAL)
+
+    @asynccontextmanager
+    async def connecting(self) -> AsyncIterator[None]:
+        """Hold one of the account's few places for a channel connecting."""
+        async with self._connecting:
+            yield
+
+    def back(self) -> None:
+        """A channel got through after a failure: the others stop backing off."""
+        for wake in self._backing_off:
+            wake.set()
+
+    async def backoff(
+        self, seconds: float, wake: asyncio.Event, *, early: bool = True
+    ) -> None:
+        """Wait so long before a channel tries again, or until `wake` is set.
+
+        The channel may set it (when it closes); so does back(), if `early`.
+        """
+        if early:
+            self._backing_off.add(wake)
+        try:
+            async with asyncio.timeout(seconds):
+                await wake.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._backing_off.discard(wake)
+
+    async def _take_as_it_goes(self) -> None:
+        """Wait until the general rate has room, and count the request when it goes.
+
+        Not when it was promised: a request that wakes late would otherwise
+        let the service see more than the rate within a second.
+        """
+        seconds = self._rates[GENERAL][1] + CONNECT_MARGIN
+        sent = self._sent[GENERAL]
+        while True:
+            now = self._clock()
+            at = max(now, self._hold_until, sent[-1] if sent else now)
+            if len(sent) == sent.maxlen:
+                at = max(at, sent[0] + seconds)
+            if at <= now:
+                sent.append(now)
+                return
+            await self._sleep(at - now)
 
     async def _take(self, kind: str) -> None:
         seconds = self._rates[kind][1]
