@@ -42,6 +42,8 @@ def test_retries_after_an_outage_are_back_within_a_minute_at_most_twice_a_minute
         assert max(delays) <= ceiling
     # After the first minute of an outage: no two tries within 30 s.
     assert sum(channel.retry_delay(attempt) for attempt in range(6)) < 70
+    # Days of an outage: the exponent is bounded, or 2**1024 would overflow a float.
+    assert 30 <= channel.retry_delay(100_000) <= 60
 
 
 @pytest.mark.parametrize(

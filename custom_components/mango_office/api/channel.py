@@ -320,7 +320,8 @@ class MangoChannel:
         """How long to wait before the attempt-th retry (from 0)."""
         # Equal jitter: many clients dropped at once come back spread out,
         # yet none tries more often than every half of the ceiling.
-        ceiling = min(self._retry_maximum, self._retry_minimum * 2**attempt)
+        # Capped: 2**1024 is past a float, which a long outage would reach.
+        ceiling = min(self._retry_maximum, self._retry_minimum * 2 ** min(attempt, 64))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
 
     async def close(self) -> None:
