@@ -1,15 +1,25 @@
 """Extensions as subentries: added, changed and removed without touching the others."""
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
-from custom_components.mango_office.const import CONF_EXTENSION, SUBENTRY_EXTENSION
+from custom_components.mango_office.config_flow import account_key
+from custom_components.mango_office.const import (
+    CONF_BASE_URL,
+    CONF_EXTENSION,
+    DOMAIN,
+    SUBENTRY_EXTENSION,
+)
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, extension_of, wait_until
+from .conftest import EXTENSION, TOKEN, extension_of, extension_subentry, wait_until
 
 
 async def _start(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -155,3 +165,48 @@ async def test_subentry_flow_when_account_not_loaded(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert simulator.requests_to("users/create")[-1].params == {"EXTENSION": "102"}
+
+
+async def test_a_disabled_extension_device_still_connects(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """Its entities are disabled, as for any device; its channel and bus events go on, after a restart too.
+
+    Automations on mango_office_call and the actions name the extension, not
+    its entities; the only way to stop following one is to remove it.
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        version=2,
+        unique_id=account_key(TOKEN),
+        data={CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url},
+        subentries_data=[extension_subentry("101"), extension_subentry("102")],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await wait_until(lambda: extension_of(entry, "102").connected)
+    device_registry = dr.async_get(hass)
+    device = device_registry.async_get(extension_of(entry, "102").device_id)
+    assert device is not None
+
+    device_registry.async_update_device(
+        device.id, disabled_by=dr.DeviceEntryDisabler.USER
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await simulator.wait_registered("102")
+    await wait_until(lambda: extension_of(entry, "102").connected)
+
+    assert hass.states.get("binary_sensor.extension_102_connection") is None
+    assert all(
+        registered.disabled_by is er.RegistryEntryDisabler.DEVICE
+        for registered in er.async_entries_for_device(
+            er.async_get(hass), device.id, include_disabled_entities=True
+        )
+    )
+    calls = async_capture_events(hass, "mango_office_call")
+    await simulator.incoming_missed("102")
+    await wait_until(lambda: len(calls) == 2)
+    assert {event.data["extension"] for event in calls} == {"102"}
+    assert hass.states.get("binary_sensor.extension_101_connection").state == "on"
+    assert await hass.config_entries.async_unload(entry.entry_id)
