@@ -90,8 +90,10 @@ class _PlainResolver(ThreadedResolver):
         await self.close()
 
 
-async def add_entry(hass: HomeAssistant, extension: str, base_url: str) -> ConfigEntry:
-    """Add and set up an account with one extension, with the 100-name phonebook."""
+async def add_entry(
+    hass: HomeAssistant, base_url: str, *extensions: str
+) -> ConfigEntry:
+    """Add and set up an account with these extensions, with the 100-name phonebook."""
     entry = ConfigEntry(
         data={CONF_TOKEN: TOKEN, CONF_BASE_URL: base_url},
         discovery_keys=MappingProxyType({}),
@@ -106,9 +108,10 @@ async def add_entry(hass: HomeAssistant, extension: str, base_url: str) -> Confi
                 title=f"Extension {extension}",
                 unique_id=extension,
             )
+            for extension in extensions
         ],
         title="MANGO OFFICE",
-        unique_id=f"benchmark_{extension}",
+        unique_id=f"benchmark_{extensions[0]}_{len(extensions)}",
         version=2,
     )
     await hass.config_entries.async_add(entry)
@@ -126,34 +129,43 @@ def entity_ids(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:
     }
 
 
-def connection_entity(hass: HomeAssistant, entry: ConfigEntry) -> str:
-    """Return the entry's connection sensor (its only binary sensor)."""
-    (entity_id,) = (
+def connection_entities(hass: HomeAssistant, entry: ConfigEntry) -> set[str]:
+    """Return the entry's connection sensors (its binary sensors, one an extension)."""
+    return {
         entity_id
         for entity_id, domain in entity_ids(hass, entry).items()
         if domain == "binary_sensor"
-    )
+    }
+
+
+def connection_entity(hass: HomeAssistant, entry: ConfigEntry) -> str:
+    """Return the connection sensor of an entry with one extension."""
+    (entity_id,) = connection_entities(hass, entry)
     return entity_id
 
 
-async def wait_connected(hass: HomeAssistant, entity_id: str, seconds: float) -> None:
-    """Wait until a connection sensor is on."""
+async def wait_connected(
+    hass: HomeAssistant, entity_ids: str | set[str], seconds: float
+) -> None:
+    """Wait until every one of these connection sensors is on."""
+    waiting = {entity_ids} if isinstance(entity_ids, str) else set(entity_ids)
     reached = hass.loop.create_future()
+
+    def _off(entity_id: str) -> bool:
+        return (state := hass.states.get(entity_id)) is None or state.state != STATE_ON
 
     @callback
     def _check(event: Event[EventStateChangedData]) -> None:
         new_state = event.data["new_state"]
-        if (
-            event.data["entity_id"] == entity_id
-            and new_state is not None
-            and new_state.state == STATE_ON
-            and not reached.done()
-        ):
-            reached.set_result(None)
+        if new_state is not None and new_state.state == STATE_ON:
+            waiting.discard(event.data["entity_id"])
+            if not waiting and not reached.done():
+                reached.set_result(None)
 
     unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, _check)
     try:
-        if (state := hass.states.get(entity_id)) is None or state.state != STATE_ON:
+        waiting = {entity_id for entity_id in waiting if _off(entity_id)}
+        if waiting:
             async with asyncio.timeout(seconds):
                 await reached
     finally:

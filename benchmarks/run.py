@@ -187,7 +187,7 @@ class Bench:
 async def set_up(bench: Bench, extension: str) -> tuple[ConfigEntry, float]:
     """Add an entry and return it with the seconds until its connection sensor is on."""
     started = time.perf_counter()
-    entry = await add_entry(bench.hass, extension, bench.base_url)
+    entry = await add_entry(bench.hass, bench.base_url, extension)
     await wait_connected(
         bench.hass, connection_entity(bench.hass, entry), SETTLE_SECONDS
     )
