@@ -145,6 +145,16 @@ async def test_a_connections_requests_wait_their_turn_and_are_never_refused(
     assert fake_time.slept == [pytest.approx(1.0 + CONNECT_MARGIN)] * 3
 
 
+async def test_an_action_is_not_held_behind_the_connections(
+    pacer: Pacer, fake_time: FakeTime
+) -> None:
+    """Connections take no turn ahead: an action after ten waits for the rate, not their margin."""
+    for _ in range(10):
+        await pacer.turn(CONNECT)
+    await pacer.turn(CALLBACK)
+    assert fake_time.slept == [1.0]
+
+
 async def test_a_few_channels_of_an_account_connect_at_once() -> None:
     """The fourth channel to connect waits until one of the three before it is through."""
     pacer = Pacer()

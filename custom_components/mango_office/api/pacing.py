@@ -8,16 +8,15 @@ MangoRateLimitError saying when to try again: never a burst that the service
 would refuse.
 
 An account's channels connect as one: a few at a time (MAX_CONNECTING), each
-request of a connection (users/create, channel/, the first
+API request of a connection (users/create, channel/, the first
 session/register/) waiting for its turn within the general rate, so that a
 hundred extensions starting, or coming back after an outage, never send more
-than 10 a second, and an action waits behind a few of them only. The
-websocket is the push server's, not a request of the API; it follows its
-channel/ request, so there are never more of them. The first
-channel that gets through after a failure wakes the others from their
-backoff: the service is back for all of them. The further
-batches of a drain of missed events count but wait only for what the service
-asked (Retry-After): a drain cut short costs more than one over the rate.
+than 10 a second; an action goes before them. The websocket is the push
+server's, not a request of the API, and one follows each channel/. The first
+channel through after a failure wakes the others from their backoff: the
+service is back for all of them. A drain's further batches of missed events
+count but wait only for what the service asked (Retry-After): a drain cut
+short costs more than one over the rate.
 """
 
 import asyncio
@@ -45,7 +44,7 @@ DEFAULT_RATES: Final[Mapping[str, tuple[int, float]]] = {
 # Longer than this, and the caller hears when to try again instead.
 DEFAULT_MAX_WAIT: Final = 2.0
 # Channels of one account connecting at once: enough to keep the general rate
-# busy, few enough that an action never waits behind more than a second of them.
+# busy, few enough that nothing else of the account waits behind many of them.
 MAX_CONNECTING: Final = 3
 # Between a request's turn and its arrival at the service: a connection's
 # requests keep this much further apart.
