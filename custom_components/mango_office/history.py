@@ -297,8 +297,11 @@ class CallsToReturn:
     def items(self) -> list[ReturnItem]:
         """Every item, the latest missed call first."""
         if self._sorted is None:
+            # Of the same second, the one changed last comes first.
             self._sorted = sorted(
-                self._items.values(), key=lambda item: item.last_missed_at, reverse=True
+                reversed(self._items.values()),
+                key=lambda item: item.last_missed_at,
+                reverse=True,
             )
         return self._sorted
 
@@ -358,6 +361,7 @@ class CallsToReturn:
         self._sorted = None
 
     def _set(self, item: ReturnItem) -> None:
+        self._items.pop(item.uid, None)
         self._items[item.uid] = item
         if len(self._items) > MAX_TO_RETURN:
             # The oldest done item goes first, else the oldest of all.
