@@ -105,8 +105,9 @@ class HistoryCall:
 class CallHistory:
     """The extension's calls of the last two weeks; see the module's docstring."""
 
-    def __init__(self, calls: Iterable[HistoryCall] = ()) -> None:
+    def __init__(self, extension: str, calls: Iterable[HistoryCall] = ()) -> None:
         """Start from what was saved (oldest first), or nothing."""
+        self.extension = extension
         self._calls: dict[str, HistoryCall] = {}
         self._by_leg: dict[str, str] = {}
         for call in calls:
@@ -256,12 +257,11 @@ class CallHistory:
             return known.answered_at or answered_at
         return answered_at if call_id == legs[-1] else known.answered_at
 
-    @staticmethod
     def _transfers(
-        known: HistoryCall, callee: str | None, incoming: bool
+        self, known: HistoryCall, callee: str | None, incoming: bool
     ) -> tuple[str, ...]:
         """A leg that rings someone new (not the extension, not the other party) is a transfer."""
-        if not incoming or callee is None or callee == known.number:
+        if not incoming or callee in (None, self.extension, known.number):
             return known.transfers
         return _added(known.transfers, callee, MAX_TRANSFERS)
 
@@ -299,10 +299,8 @@ class CallsToReturn:
         if self._sorted is None:
             # Of the same second, the one changed last comes first.
             self._sorted = sorted(
-                reversed(self._items.values()),
-                key=lambda item: item.last_missed_at,
-                reverse=True,
-            )
+                self._items.values(), key=lambda item: item.last_missed_at
+            )[::-1]
         return self._sorted
 
     def open_items(self) -> list[ReturnItem]:
@@ -400,7 +398,9 @@ def history_as_dict(history: CallHistory, to_return: CallsToReturn) -> StoredHis
     return {"calls": history.as_dict(), "to_return": to_return.as_dict()}
 
 
-def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
+def restore_history(
+    extension: str, stored: object
+) -> tuple[CallHistory, CallsToReturn]:
     """Take back what history_as_dict saved, leaving out whatever does not check out."""
     calls: object = None
     items: object = None
@@ -408,9 +408,12 @@ def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
         calls, items = stored.get("calls"), stored.get("to_return")
     return (
         CallHistory(
-            call
-            for value in (calls[-MAX_HISTORY:] if isinstance(calls, list) else ())
-            if (call := _call_from_dict(value)) is not None
+            extension,
+            (
+                call
+                for value in (calls[-MAX_HISTORY:] if isinstance(calls, list) else ())
+                if (call := _call_from_dict(value)) is not None
+            ),
         ),
         CallsToReturn(
             item
