@@ -9,7 +9,7 @@ item; an answered call with that number, either way, completes it.
 Both save to and load from plain dicts and check every saved field.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypedDict
@@ -118,13 +118,17 @@ class CallHistory:
         """Every call kept, by entry_id, oldest first."""
         return self._calls
 
+    def latest_first(self) -> Iterator[HistoryCall]:
+        """Every call kept, the one heard of last first."""
+        return reversed(self._calls.values())
+
     def get(self, entry_id: str) -> HistoryCall | None:
         """The call of that entry_id, if it is kept."""
         return self._calls.get(entry_id)
 
     def recording(self, record_id: str) -> tuple[HistoryCall, Recording] | None:
         """The call that has this recording, and the recording."""
-        for call in reversed(self._calls.values()):
+        for call in self.latest_first():
             for recording in call.recordings:
                 if recording.record_id == record_id:
                     return call, recording
