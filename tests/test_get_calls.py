@@ -5,6 +5,8 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import llm
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -125,3 +127,42 @@ async def test_recordings_are_listed_without_their_link(
     assert call["recordings"] == [
         {"record_id": ids["record_id"], "duration": 30, "ready": True}
     ]
+
+
+async def test_llm_agents_get_the_history(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The Assist API offers the history as a read-only tool with the same filters."""
+    ids = await _three_calls(init_integration, simulator)
+    assert await async_setup_component(hass, "llm", {})
+    context = llm.LLMContext(
+        platform="test",
+        context=None,
+        language="en",
+        assistant="conversation",
+        device_id=None,
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    tool = next(tool for tool in api.tools if tool.name == "mango_office__get_calls")
+    assert tool.annotations.read_only
+    assert {str(key) for key in tool.parameters.schema} == {
+        "extension",
+        "outcome",
+        "since",
+        "limit",
+    }
+
+    async def ask(**args: Any) -> Any:
+        result = await api.async_call_tool(
+            llm.ToolInput(tool_name="mango_office__get_calls", tool_args=args)
+        )
+        return result.data
+
+    missed = await ask(extension=EXTENSION, outcome="missed")
+    assert [call["entry_id"] for call in missed["calls"]] == [ids["missed"]]
+    assert missed["calls"][0]["name"] == CALLER_NAME
+    assert len((await ask(limit=2))["calls"]) == 2
+    assert (await ask(extension="999"))["calls"] == []
+    yesterday = (dt_util.now() - timedelta(days=1)).replace(tzinfo=None)
+    assert len((await ask(since=yesterday.isoformat()))["calls"]) == 3
+    assert (await ask(since="soon")) == {"error": "Not a time: soon"}

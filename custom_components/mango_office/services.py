@@ -1,8 +1,9 @@
 """Actions of the MANGO OFFICE integration: callback, find_contact, transfer, route, get_record and get_calls."""
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -17,6 +18,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonObjectType
 import voluptuous as vol
 
 from .api import CallState, TransferMethod
@@ -261,7 +263,7 @@ async def _async_get_record(call: ServiceCall) -> ServiceResponse:
     return {ATTR_URL: url}
 
 
-async def async_get_calls(call: ServiceCall) -> ServiceResponse:
+async def _async_get_calls(call: ServiceCall) -> ServiceResponse:
     """Return the calls of one extension, or of every one, the latest first."""
     hass = call.hass
     if ATTR_DEVICE_ID in call.data or ATTR_CONFIG_ENTRY_ID in call.data:
@@ -269,12 +271,21 @@ async def async_get_calls(call: ServiceCall) -> ServiceResponse:
     else:
         coordinators = loaded_coordinators(hass)
     since = call.data.get(ATTR_SINCE)
-    if since is not None:
+    if since is not None and since.tzinfo is None:
         # A time without a zone is the installation's.
-        since = dt_util.as_utc(
-            since.replace(tzinfo=since.tzinfo or dt_util.get_default_time_zone())
-        )
-    outcomes = call.data.get(ATTR_OUTCOME)
+        since = since.replace(tzinfo=dt_util.get_default_time_zone())
+    return calls_response(
+        coordinators, since, call.data.get(ATTR_OUTCOME), call.data[ATTR_LIMIT]
+    )
+
+
+def calls_response(
+    coordinators: Iterable[MangoCoordinator],
+    since: datetime | None,
+    outcomes: Collection[str] | None,
+    limit: int,
+) -> JsonObjectType:
+    """The calls of some extensions that pass the filters, the latest first."""
     calls = sorted(
         (
             (coordinator.extension, item)
@@ -289,8 +300,7 @@ async def async_get_calls(call: ServiceCall) -> ServiceResponse:
     )
     return {
         "calls": [
-            history_call_data(extension, item)
-            for extension, item in calls[: call.data[ATTR_LIMIT]]
+            history_call_data(extension, item) for extension, item in calls[:limit]
         ]
     }
 
@@ -359,7 +369,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN,
         SERVICE_GET_CALLS,
-        async_get_calls,
+        _async_get_calls,
         schema=GET_CALLS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
