@@ -255,6 +255,7 @@ async def test_a_blip_shows_nothing(
         "sensor.extension_101_missed_calls",
         "sensor.extension_101_last_caller",
         "event.extension_101_call",
+        "todo.extension_101_calls_to_return",
     }
     assert "event.extension_101_call" in changes
     assert all(
