@@ -18,14 +18,7 @@ from mango_office_api import (
     MangoRateLimitError,
     Pacer,
 )
-from mango_office_api.pacing import (
-    CALLBACK,
-    CONNECT,
-    CONNECT_MARGIN,
-    MAX_CONNECTING,
-    ROUTE,
-    TRANSFER,
-)
+from mango_office_api.pacing import CALLBACK, CONNECT, MAX_CONNECTING, ROUTE, TRANSFER
 from mango_simulator import MangoSimulator
 
 from .conftest import EXTENSION, TOKEN, Recorder
@@ -139,10 +132,32 @@ async def test_hold_refuses_until_the_service_allows(
 async def test_a_connections_requests_wait_their_turn_and_are_never_refused(
     pacer: Pacer, fake_time: FakeTime
 ) -> None:
-    """Ten go at once; the rest keep ten a second (and a margin) however long they wait."""
+    """Ten go at once; the rest keep ten a second however long they wait."""
     for _ in range(35):
         await pacer.turn(CONNECT)
-    assert fake_time.slept == [pytest.approx(1.0 + CONNECT_MARGIN)] * 3
+        pacer.answered()
+    assert fake_time.slept == [1.0] * 3
+
+
+async def test_a_connections_request_counts_from_its_answer(
+    pacer: Pacer, fake_time: FakeTime
+) -> None:
+    """Ten in flight hold the eleventh; it goes a second after the first answer came.
+
+    The service received each in between: however late a request went out or
+    arrived, it never sees eleven within a second.
+    """
+    for _ in range(10):
+        await pacer.turn(CONNECT)
+    eleventh = asyncio.create_task(pacer.turn(CONNECT))
+    await asyncio.sleep(0.01)
+    assert not eleventh.done()
+    fake_time.now += 5.0
+    pacer.answered()
+    await eleventh
+    assert fake_time.now == pytest.approx(1006.0)
+    for _ in range(10):
+        pacer.answered()
 
 
 async def test_an_action_is_not_held_behind_the_connections(
@@ -151,6 +166,7 @@ async def test_an_action_is_not_held_behind_the_connections(
     """Connections take no turn ahead: an action after ten waits for the rate, not their margin."""
     for _ in range(10):
         await pacer.turn(CONNECT)
+        pacer.answered()
     await pacer.turn(CALLBACK)
     assert fake_time.slept == [1.0]
 

@@ -255,6 +255,22 @@ class MangoClient:
         can carry it.
         """
         await self.pacer.turn(pace)
+        try:
+            return await self._exchange(
+                method, path, params, request_timeout, success_codes
+            )
+        finally:
+            if pace == CONNECT:
+                self.pacer.answered()
+
+    async def _exchange(
+        self,
+        method: Literal["GET", "POST"],
+        path: str,
+        params: Mapping[str, str | int] | None,
+        request_timeout: float | None,
+        success_codes: frozenset[int],
+    ) -> Fields:
         url = URL(f"{self.base_url}/{path}")
         headers = {wire.AUTH_HEADER: f"{wire.AUTH_SCHEME} {self._token}"}
         query = {key: str(value) for key, value in (params or {}).items()}

@@ -11,7 +11,10 @@ An account's channels connect as one: a few at a time (MAX_CONNECTING), each
 API request of a connection (users/create, channel/, the first
 session/register/) waiting for its turn within the general rate, so that a
 hundred extensions starting, or coming back after an outage, never send more
-than 10 a second; an action goes before them. The websocket is the push
+than 10 a second; an action goes before them. Such a request counts from
+when its answer came, and until then as one in flight: the service received
+it in between, so however late a request goes out or arrives, the service
+never sees more than 10 in a second. The websocket is the push
 server's, not a request of the API, and one follows each channel/. The first
 channel through after a failure wakes the others from their backoff: the
 service is back for all of them. A drain's further batches of missed events
@@ -46,9 +49,6 @@ DEFAULT_MAX_WAIT: Final = 2.0
 # Channels of one account connecting at once: enough to keep the general rate
 # busy, few enough that nothing else of the account waits behind many of them.
 MAX_CONNECTING: Final = 3
-# Between a request's turn and its arrival at the service: a connection's
-# requests keep this much further apart.
-CONNECT_MARGIN: Final = 0.2
 
 
 class Pacer:
@@ -73,6 +73,8 @@ class Pacer:
         }
         self._hold_until = 0.0
         self._connecting = asyncio.Semaphore(MAX_CONNECTING)
+        self._in_flight = 0
+        self._answer = asyncio.Event()
         # What each channel backing off waits on; set when the service is back.
         self._backing_off: set[asyncio.Event] = set()
 
@@ -85,8 +87,8 @@ class Pacer:
 
         A request of no kind (a drain's further batch, unregister) waits only
         for a Retry-After; a CONNECT request waits for its general turn,
-        however long. Raises MangoRateLimitError when an action would wait
-        longer than max_wait.
+        however long, and its sender calls answered() when it is done. Raises
+        MangoRateLimitError when an action would wait longer than max_wait.
         """
         if kind == CONNECT and GENERAL in self._rates:
             await self._take_as_it_goes()
@@ -131,23 +133,31 @@ class Pacer:
         finally:
             self._backing_off.discard(wake)
 
-    async def _take_as_it_goes(self) -> None:
-        """Wait until the general rate has room, and count the request when it goes.
+    def answered(self) -> None:
+        """A CONNECT request is done (answered or not): it counts from now."""
+        self._in_flight -= 1
+        general = self._sent[GENERAL]
+        now = self._clock()
+        general.append(max(now, general[-1]) if general else now)
+        self._answer.set()
 
-        Not when it was promised: a request that wakes late would otherwise
-        let the service see more than the rate within a second.
-        """
-        seconds = self._rates[GENERAL][1] + CONNECT_MARGIN
+    async def _take_as_it_goes(self) -> None:
+        """Wait until the general rate has room for one more in flight, and take it."""
+        limit, seconds = self._rates[GENERAL]
         sent = self._sent[GENERAL]
         while True:
             now = self._clock()
-            at = max(now, self._hold_until, sent[-1] if sent else now)
-            if len(sent) == sent.maxlen:
-                at = max(at, sent[0] + seconds)
-            if at <= now:
-                sent.append(now)
+            recent = [at for at in sent if at > now - seconds]
+            if (hold := self._hold_until - now) <= 0 and len(
+                recent
+            ) + self._in_flight < limit:
+                self._in_flight += 1
                 return
-            await self._sleep(at - now)
+            if hold > 0 or recent:
+                await self._sleep(max(hold, min(recent, default=now) + seconds - now))
+            else:
+                self._answer.clear()
+                await self._answer.wait()
 
     async def _take(self, kind: str) -> None:
         seconds = self._rates[kind][1]
