@@ -296,6 +296,29 @@ async def test_an_outage_longer_than_a_blip_shows(
     assert hass.states.get("sensor.extension_101_call_state").state == "idle"
 
 
+@pytest.mark.blip_grace
+async def test_unloading_during_a_blip_says_nothing_later(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An entry unloaded while its connection is away logs no "lost" once the grace is over."""
+    caplog.set_level(logging.INFO, logger="custom_components.mango_office")
+    channel = extension_of(init_integration).channel
+    simulator.refuse_websockets(3600)
+    await simulator.drop_websockets()
+    await wait_until(lambda: channel.state == "disconnected")
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    freezer.tick(BLIP_GRACE + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert "lost its connection" not in caplog.text
+
+
 async def test_token_revoked_while_running_starts_reauth(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
