@@ -20,15 +20,17 @@ from mango_office_api import (
 from mango_office_api.client import DEFAULT_MISSED_EVENTS_LIMIT
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, TOKEN, Recorder, StartChannel, call_message
+from .conftest import EXTENSION, TOKEN, Recorder, StartChannel, call_message, seqs
 
 
 def test_defaults_are_pinned() -> None:
-    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to a minute."""
+    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to a minute; the bounds."""
     assert channel_module.PING_AFTER == 20.0
     assert channel_module.RETRY_MINIMUM == 1.0
     assert channel_module.RETRY_MAXIMUM == 60.0
     assert channel_module.RECENT_MESSAGES == 4096
+    assert channel_module.MAX_MISSED_BATCHES == 10_000
+    assert channel_module.MAX_HELD_FRAMES == 10_000
 
 
 def test_retries_after_an_outage_are_back_within_a_minute_at_most_twice_a_minute(
@@ -395,3 +397,126 @@ async def test_a_service_that_never_stops_handing_out_missed_events(
     assert running.recorder.call_ids() == ["m1", "m2", "m3", "m4"]
     assert running.recorder.states == [ChannelState.CONNECTING, ChannelState.CONNECTED]
     assert handed_out == 4
+
+
+async def test_a_bug_while_frames_arrive_loses_none_of_them(
+    start_channel: StartChannel,
+    simulator: MangoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frames the service sent behind one that broke the channel arrive after the reconnect."""
+    parse = channel_module.parse_message
+
+    def buggy_parse(message: object) -> object:
+        if isinstance(message, dict) and message["data"]["call_id"] == "bug":
+            raise RuntimeError("a bug")
+        return parse(message)
+
+    monkeypatch.setattr(channel_module, "parse_message", buggy_parse)
+    running = await start_channel()
+    # Held back by the service, then sent in one go: all of it is on the way
+    # when the channel meets the bug.
+    simulator.stall_websockets(True)
+    for call_id in ("bug", "after0", "after1"):
+        await simulator.push(EXTENSION, call_message(call_id))
+    simulator.stall_websockets(False)
+    await running.recorder.wait_state(ChannelState.CONNECTED, occurrences=2)
+    await simulator.push(EXTENSION, call_message("later"))
+    await running.recorder.wait_for(lambda: "later" in running.recorder.call_ids())
+
+    assert running.recorder.call_ids() == ["after0", "after1", "later"]
+    assert running.channel.stats.unexpected_errors == 1
+    assert running.channel.stats.reconnects == 1
+
+
+async def test_seqs_from_before_a_restart_still_drop_older_events(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """A channel given the calls' latest seqs drops what is not newer, and nothing else."""
+    running = await start_channel(last_seqs={"c1": 5})
+    for seq in (4, 5, 6):
+        await simulator.push(EXTENSION, call_message("c1", seq))
+    await simulator.push(EXTENSION, call_message("c2", 1))
+    await running.recorder.wait_for(lambda: "c2" in running.recorder.call_ids())
+
+    assert seqs(running, "c1") == [6]
+    assert running.channel.stats.stale_dropped == 1
+    assert running.channel.stats.duplicates_dropped == 1
+
+
+async def test_a_call_that_keeps_talking_is_remembered_longest(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """The seqs are forgotten least recently used first: a call's news keeps its seq known."""
+    running = await start_channel()
+    await simulator.push(EXTENSION, call_message("long", 1))
+    for number in range(channel_module.RECENT_MESSAGES - 1):
+        await simulator.push(EXTENSION, call_message(f"short{number}", 1))
+    await simulator.push(EXTENSION, call_message("long", 2))
+    await simulator.push(EXTENSION, call_message("one_more", 1))
+    # "long" at seq 1 is stale still; the first short call is forgotten.
+    await simulator.push(EXTENSION, call_message("long", 1))
+    await simulator.push(EXTENSION, call_message("short0", 1))
+    await simulator.push(EXTENSION, call_message("sentinel", 1))
+    await running.recorder.wait_for(
+        lambda: "sentinel" in running.recorder.call_ids(), seconds=30
+    )
+
+    assert seqs(running, "long") == [1, 2]
+    assert seqs(running, "short0") == [1, 1]
+    assert running.channel.stats.stale_dropped == 1
+
+
+async def test_diagnostics_keep_the_latest_20_frames_cut_to_2000_characters(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """What the channel keeps of raw frames for a bug report is bounded."""
+    running = await start_channel()
+    long_frame = "x" * 3000
+    await simulator.push_raw(EXTENSION, long_frame)
+    for number in range(19):
+        await simulator.push(EXTENSION, call_message(f"c{number}"))
+    await running.recorder.wait_events(19)
+    stats = running.channel.stats
+    assert len(stats.recent_frames[0][1]) == 2000
+
+    await simulator.push(EXTENSION, call_message("newest"))
+    await running.recorder.wait_events(20)
+    frames = [frame for _, frame in stats.recent_frames]
+    assert len(frames) == 20
+    assert "c0" in frames[0]
+    assert "newest" in frames[-1]
+    assert stats.frames_received == 21
+    assert stats.reconnects == 0
+
+
+class LongWindedBug(MangoClient):
+    """A client with a bug whose message runs on."""
+
+    async def get_channel(self, extension: str) -> str:
+        """Fail with something no MangoError covers, at length."""
+        raise RuntimeError("a bug: " + "and more " * 200)
+
+
+async def test_the_last_error_is_kept_short_with_its_time(
+    session: aiohttp.ClientSession, simulator: MangoSimulator
+) -> None:
+    """A long error message is cut to 500 characters for diagnostics, and timed."""
+    recorder = Recorder()
+    channel = MangoChannel(
+        LongWindedBug(session, TOKEN, base_url=simulator.base_url),
+        EXTENSION,
+        on_event=recorder.on_event,
+        on_state=recorder.on_state,
+    )
+    task = asyncio.create_task(channel.run())
+    try:
+        await recorder.wait_state(ChannelState.DISCONNECTED)
+    finally:
+        await channel.close()
+    assert task.done()
+
+    assert channel.stats.last_error is not None
+    assert channel.stats.last_error.startswith("RuntimeError: a bug: and more")
+    assert len(channel.stats.last_error) == 500
+    assert channel.stats.last_error_at is not None
