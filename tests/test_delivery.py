@@ -282,6 +282,8 @@ async def test_calls_forgotten_for_want_of_news_go_from_the_saved_file(
     mock_config_entry: MockConfigEntry,
     simulator: MangoSimulator,
     freezer: FrozenDateTimeFactory,
+    *,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A stale call is forgotten on disk too, within ten seconds, at start and while running."""
     [subentry_id] = mock_config_entry.subentries
@@ -316,6 +318,7 @@ async def test_calls_forgotten_for_want_of_news_go_from_the_saved_file(
     def saved_calls() -> list[str]:
         return [call["call_id"] for call in hass_storage[key]["data"]["calls"]]
 
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await wait_connected(hass)
@@ -338,6 +341,7 @@ async def test_calls_forgotten_for_want_of_news_go_from_the_saved_file(
     freezer.tick(11 * 60)
     async_fire_time_changed(hass)
     await wait_for_state(hass, CALL_STATE, "idle")
+    assert "forgot calls whose end never came" in caplog.text
     freezer.tick(SAVE_DELAY + 1)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
@@ -354,6 +358,22 @@ async def test_call_first_seen_at_its_end_unanswered_is_missed(
 
     assert _types(calls, "unknown") == ["missed"]
     assert hass.states.get(LAST_CALLER).attributes["call_id"] == "unknown"
+
+
+async def test_unloading_delivers_what_the_service_already_sent(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Messages sent live right before an unload are all fired, not cut off with the connection."""
+    calls = async_capture_events(hass, "mango_office_call")
+    sent = [f"late{number}" for number in range(50)]
+    for call_id in sent:
+        await push_call(simulator, call_id, 1, "DISCONNECTED", disconnect_reason=1100)
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    assert [event.data["call_id"] for event in calls] == sent
+    assert simulator.missed(EXTENSION) == []
 
 
 async def test_reloads_while_messages_flow_lose_and_repeat_nothing(

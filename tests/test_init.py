@@ -30,6 +30,7 @@ from custom_components.mango_office import coordinator
 from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
 from custom_components.mango_office.coordinator import BLIP_GRACE
 from mango_simulator import MangoSimulator
+from mango_simulator.wire import CODE_EXTENSION_NOT_FOUND
 
 from .conftest import (
     EXTENSION,
@@ -155,7 +156,7 @@ async def test_rejected_token_starts_reauth(
 
 
 async def test_extension_removed_from_pbx_is_a_repair_issue(
-    hass: HomeAssistant, simulator: MangoSimulator
+    hass: HomeAssistant, simulator: MangoSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An extension the PBX no longer has is a repair issue; the account's others work."""
     entry = MockConfigEntry(
@@ -180,8 +181,29 @@ async def test_extension_removed_from_pbx_is_a_repair_issue(
     assert issues[0].translation_key == "extension_refused"
     assert issues[0].translation_placeholders is not None
     assert issues[0].translation_placeholders["extension"] == "109"
+    assert issues[0].translation_placeholders["code"] == str(CODE_EXTENSION_NOT_FOUND)
     assert issues[0].is_fixable
     assert simulator.is_registered("101")
+    refused = [r for r in caplog.records if "refused extension 109" in r.getMessage()]
+    assert [r.levelno for r in refused] == [logging.ERROR]
+
+
+async def test_provisioning_again_that_fails_costs_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Provisioning again meets a server error: the extension (added by the flow) still connects."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    simulator.provision(EXTENSION)
+    simulator.fail_next("users/create", mode="500")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+
+    assert "Provisioning extension 101 failed" in caplog.text
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
 
 
 async def test_connection_lost_and_back(
