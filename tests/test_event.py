@@ -134,6 +134,26 @@ async def test_a_call_and_its_recording_in_the_vpbx_spellings(
     assert recording.attributes["url"] == available["url"]
 
 
+@pytest.mark.parametrize("simulator", ["vpbx"], indirect=True)
+async def test_a_recording_whose_link_fails_is_still_news(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The link of a finished recording cannot be had now: the news comes without it."""
+    records = async_capture_events(hass, "mango_office_record")
+    simulator.fail_next("record", mode="500")
+    ids = await simulator.incoming_answered(EXTENSION, duration=42)
+    await wait_until(
+        lambda: any(event.data["event_type"] == "available" for event in records)
+    )
+
+    available = records[-1].data
+    assert available["record_id"] == ids["record_id"]
+    assert available["url"] is None
+    recording = hass.states.get("event.extension_101_recording")
+    assert recording.attributes["event_type"] == "available"
+    assert recording.attributes["url"] is None
+
+
 async def test_hold_is_a_bus_event_only(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:

@@ -319,6 +319,30 @@ async def test_an_outage_longer_than_a_blip_shows(
 
 
 @pytest.mark.blip_grace
+@pytest.mark.usefixtures("short_grace")
+async def test_an_outage_after_a_blip_still_shows(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A blip that passed leaves nothing behind: the next long outage shows as usual."""
+    channel = extension_of(init_integration).channel
+    channel._retry_minimum = channel._retry_maximum = 0.05
+    channels = len(simulator.requests_to("channel"))
+    await simulator.drop_websockets()
+    await wait_until(
+        lambda: (
+            len(simulator.requests_to("channel")) > channels
+            and channel.state == "connected"
+        )
+    )
+
+    simulator.refuse_websockets(3600)
+    await simulator.drop_websockets()
+    await wait_until(lambda: channel.state == "disconnected")
+    assert hass.states.get("binary_sensor.extension_101_connection").state == "on"
+    await wait_connected(hass, connected=False, seconds=GRACE + 3)
+
+
+@pytest.mark.blip_grace
 async def test_unloading_during_a_blip_says_nothing_later(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
