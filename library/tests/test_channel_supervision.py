@@ -274,7 +274,10 @@ class PushedDuringTheDrain(MangoClient):
 
 @pytest.mark.parametrize("trouble", ["server_error", "refused"])
 async def test_messages_that_came_live_during_a_failed_drain_are_not_lost(
-    session: aiohttp.ClientSession, simulator: MangoSimulator, trouble: str
+    session: aiohttp.ClientSession,
+    simulator: MangoSimulator,
+    trouble: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A drain that fails halfway: what came live meanwhile arrives with the next connection, once."""
     simulator.provision(EXTENSION)
@@ -335,6 +338,9 @@ async def test_messages_that_came_live_during_a_failed_drain_are_not_lost(
     assert channel.stats.last_error.startswith(
         "MangoAuthError" if trouble == "refused" else "MangoConnectionError"
     )
+    # Why it reconnected, for whoever turns on debug logging.
+    said = "Channel of extension 101: " if trouble == "refused" else "stopped: "
+    assert said in caplog.text
 
 
 async def test_frames_held_after_a_failed_drain_are_bounded(
