@@ -904,6 +904,7 @@ async def test_an_error_in_the_event_handler_costs_nothing(
 
     assert recorder.call_ids() == ["boom", "after"]
     assert recorder.states.count(ChannelState.DISCONNECTED) == 0
+    assert channel.stats.handler_errors == 1
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "CallEvent of extension 101" in errors[0].getMessage()
