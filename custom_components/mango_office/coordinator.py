@@ -7,7 +7,7 @@ new ``MangoData``; each entity writes only when what it shows changed.
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -15,13 +15,9 @@ from typing import Final
 import aiohttp
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
-from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -39,6 +35,7 @@ from .api import (
     SummaryEvent,
 )
 from .calls import CallTracker, ExtensionCalls
+from .connection import ConnectionWatch
 from .const import (
     ACCOUNT_MODEL,
     ACCOUNT_MODELS,
@@ -53,6 +50,8 @@ from .const import (
     MODELS,
     SUBENTRY_EXTENSION,
 )
+from .history import ReturnItem
+from .issues import async_clear_refused, async_raise_refused
 from .payloads import (
     Notification,
     call_notification,
@@ -62,15 +61,12 @@ from .payloads import (
 )
 from .phonebook import Phonebook
 from .session import CHANNEL_REQUESTS_PER_SECOND, START_COST, RequestPacer
-from .storage import CallsStore
+from .storage import CallsStore, HistoryStore
 
 type MangoConfigEntry = ConfigEntry[MangoAccount]
 
 # Calls whose end was lost are forgotten this often; nothing is sent.
 PRUNE_INTERVAL: Final = timedelta(minutes=1)
-# A connection back within this long was a blip: the entities stay as they
-# are, and only the debug log tells.
-BLIP_GRACE: Final = 10.0
 # The event entities of the account's device (IVR calls, route results).
 ACCOUNT_EVENT_KEYS: Final = ("ivr", "route_result")
 
@@ -81,6 +77,8 @@ class MangoData:
 
     calls: ExtensionCalls
     phonebook: Phonebook
+    to_return: Sequence[ReturnItem] = ()
+    """The calls to return, the latest first; the same object until it changes."""
     news: tuple[Notification, ...] = ()
     """What just happened, for the event entities: each one is shown."""
     caught_up: tuple[Notification, ...] = ()
@@ -126,11 +124,6 @@ def account_device_info(
     )
 
 
-def refused_issue_id(entry_id: str, subentry_id: str) -> str:
-    """The repair issue of an extension the service refuses."""
-    return f"extension_refused_{entry_id}_{subentry_id}"
-
-
 class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     """Follows one extension through its push channel; nothing is polled.
 
@@ -152,6 +145,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         *,
         tracker: CallTracker,
         store: CallsStore,
+        history: HistoryStore,
         on_account_news: Callable[[Notification], None],
         pacer: RequestPacer,
     ) -> None:
@@ -173,6 +167,10 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """The 0.1 entry this extension was, which actions still accept."""
         self._tracker = tracker
         self._store = store
+        self._history_store = history
+        self.history = history.history
+        """The calls after they happened."""
+        self.calls_to_return = history.calls_to_return
         self._on_account_news = on_account_news
         self._pacer = pacer
         self.channel = MangoChannel(
@@ -193,12 +191,14 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self.data = MangoData(
             calls=tracker.snapshot,
             phonebook=Phonebook(entry.options.get(CONF_PHONEBOOK, {})),
+            to_return=history.calls_to_return.items,
         )
         self._held: dict[tuple[str, str], Notification] = {}
         self._live = False
         """Whether the channel is connected and every missed event is in."""
-        self._unavailable_later: CALLBACK_TYPE | None = None
-        self._lost = False
+        self._connection = ConnectionWatch(
+            hass, self.extension, self._become_unavailable
+        )
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._provisioning = False
@@ -237,41 +237,17 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             await self._pacer.wait(START_COST)
             await self.client.create_user(self.extension)
         except MangoApiError as err:
-            self._refused(err)
+            async_raise_refused(
+                self.hass, self.config_entry, self.subentry_id, self.extension, err.code
+            )
             return
         except MangoError as err:
             # The channel retries on its own, and says what it was.
             LOGGER.debug("Provisioning extension %s failed: %s", self.extension, err)
         finally:
             self._provisioning = False
-        ir.async_delete_issue(
-            self.hass,
-            DOMAIN,
-            refused_issue_id(self.config_entry.entry_id, self.subentry_id),
-        )
+        async_clear_refused(self.hass, self.config_entry.entry_id, self.subentry_id)
         await self.channel.run()
-
-    def _refused(self, err: MangoApiError) -> None:
-        LOGGER.error(
-            "MANGO OFFICE refused extension %s (result code %s)",
-            self.extension,
-            err.code,
-        )
-        entry = self.config_entry
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            refused_issue_id(entry.entry_id, self.subentry_id),
-            is_fixable=True,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="extension_refused",
-            translation_placeholders={
-                "extension": self.extension,
-                "code": str(err.code),
-                "account": entry.title,
-            },
-            data={"entry_id": entry.entry_id, "subentry_id": self.subentry_id},
-        )
 
     async def async_shutdown(self) -> None:
         """Close the channel (delivering what it still holds), then save once.
@@ -286,36 +262,30 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             # Nothing is open yet: stop before the channel opens anything.
             self._task.cancel()
         await self.channel.close()
-        self._cancel_unavailable_later()
+        self._connection.cancel()
         await self._store.async_close()
+        await self._history_store.async_close()
 
     async def async_remove(self) -> None:
         """Stop for good: the extension was removed, so are its saved calls."""
         await self.async_shutdown()
         await self._store.async_remove()
-        ir.async_delete_issue(
-            self.hass,
-            DOMAIN,
-            refused_issue_id(self.config_entry.entry_id, self.subentry_id),
-        )
+        await self._history_store.async_remove()
+        async_clear_refused(self.hass, self.config_entry.entry_id, self.subentry_id)
 
     @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
         """Use a new phonebook from now on, without touching the connection."""
         phonebook = Phonebook(entries)
         self._tracker.set_phonebook(phonebook)
+        self._history_store.set_phonebook(phonebook)
         self._publish(phonebook=phonebook)
 
     @callback
     def _handle_state(self, state: ChannelState) -> None:
         if state is ChannelState.CONNECTED:
             self._live = True
-            self._cancel_unavailable_later()
-            if self._lost:
-                self._lost = False
-                LOGGER.info(
-                    "Extension %s is connected to MANGO OFFICE again", self.extension
-                )
+            self._connection.connected()
             self._tracker.prune(dt_util.utcnow())
             self._store.schedule_save()
             caught_up = tuple(self._held.values())
@@ -324,55 +294,32 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             return
         self._live = False
         if state is ChannelState.AUTH_FAILED:
-            self._cancel_unavailable_later()
-            self._become_unavailable()
+            self._connection.lost()
             LOGGER.error(
                 "MANGO OFFICE rejected the token of extension %s", self.extension
             )
             self.config_entry.async_start_reauth(self.hass)
-        elif (
-            state is ChannelState.DISCONNECTED
-            and self.last_update_success
-            and self._unavailable_later is None
-        ):
-            self._unavailable_later = async_call_later(
-                self.hass,
-                BLIP_GRACE,
-                HassJob(self._become_unavailable, cancel_on_shutdown=True),
-            )
+        elif state is ChannelState.DISCONNECTED:
+            self._connection.disconnected(shown=self.last_update_success)
 
-    @callback
-    def _become_unavailable(self, _: datetime | None = None) -> None:
-        self._unavailable_later = None
+    def _become_unavailable(self) -> bool:
         if not self.last_update_success:
-            return
-        # Once when it goes, once when it comes back: the retries in
-        # between are the channel's business.
-        self._lost = True
-        LOGGER.info(
-            "Extension %s lost its connection to MANGO OFFICE; retrying",
-            self.extension,
-        )
+            return False
         self.last_update_success = False
         self.async_update_listeners()
-
-    def _cancel_unavailable_later(self) -> None:
-        if self._unavailable_later is not None:
-            self._unavailable_later()
-            self._unavailable_later = None
+        return True
 
     @callback
     def _handle_event(self, event: PushEvent, replayed: bool) -> None:
         news: list[Notification]
         match event:
             case CallEvent():
-                news = [
-                    call_notification(item, replayed=replayed)
-                    for item in self._tracker.handle(
-                        event, now=dt_util.utcnow(), replayed=replayed
-                    )
-                ]
+                items = self._tracker.handle(
+                    event, now=dt_util.utcnow(), replayed=replayed
+                )
                 self._store.schedule_save()
+                self._history_store.remember(event, items)
+                news = [call_notification(item, replayed=replayed) for item in items]
             case RecordEvent(url=None) if event.available:
                 # The VPBX API tells a finished recording by its id: the link
                 # comes on request, and the news with it.
@@ -383,6 +330,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 )
                 return
             case RecordEvent():
+                self._history_store.remember_recording(event)
                 news = [record_notification(event, replayed=replayed)]
             case IvrEvent() | RouteResultEvent():
                 # The account's news: it comes on one extension's channel,
@@ -409,7 +357,22 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             # Still news: get_record can fetch the link later.
             LOGGER.debug("No link yet for recording %s: %s", event.record_id, err)
             url = None
-        self._deliver([record_notification(replace(event, url=url), replayed=replayed)])
+        event = replace(event, url=url)
+        self._history_store.remember_recording(event)
+        self._deliver([record_notification(event, replayed=replayed)])
+
+    @callback
+    def async_set_to_return(
+        self,
+        *,
+        completed: Mapping[str, bool] | None = None,
+        deleted: Sequence[str] = (),
+    ) -> None:
+        """The user ticked, unticked or deleted items of the calls to return."""
+        self._history_store.set_to_return(completed or {}, deleted)
+        # Shown at once, connected or not: the list is kept here.
+        self.data = self._data()
+        self.async_update_listeners()
 
     def _deliver(self, news: list[Notification]) -> None:
         """Fire the bus events, then show the news, or keep it while not live."""
@@ -435,6 +398,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             )
             self._store.schedule_save()
             self._publish()
+        self._history_store.prune(now)
 
     def _data(
         self,
@@ -446,6 +410,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         return MangoData(
             calls=self._tracker.snapshot,
             phonebook=phonebook or self.data.phonebook,
+            to_return=self.calls_to_return.items,
             news=news,
             caught_up=caught_up,
         )
@@ -541,6 +506,8 @@ class MangoAccount:
         tracker = await store.async_load(
             extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
         )
+        history = HistoryStore(hass, entry.entry_id, subentry.subentry_id)
+        await history.async_load(extension)
         coordinator = MangoCoordinator(
             hass,
             entry,
@@ -549,6 +516,7 @@ class MangoAccount:
             device.id,
             tracker=tracker,
             store=store,
+            history=history,
             on_account_news=self._account_news,
             pacer=self._pacer,
         )
