@@ -1,6 +1,7 @@
 """Delivery a user can trust: hostile frames, restarts mid-call, reloads, and what HA is given."""
 
 import asyncio
+from datetime import timedelta
 import json
 import logging
 from typing import Any
@@ -9,6 +10,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.json import json_bytes
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -274,6 +276,78 @@ async def test_calls_in_progress_are_saved_in_batches(
     assert saved_calls() == ["second"]
 
 
+async def test_calls_forgotten_for_want_of_news_go_from_the_saved_file(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stale call is forgotten on disk too, within ten seconds, at start and while running."""
+    [subentry_id] = mock_config_entry.subentries
+    key = f"mango_office.{mock_config_entry.entry_id}.{subentry_id}"
+    nine_hours_ago = (dt_util.utcnow() - timedelta(hours=9)).isoformat()
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "calls": [
+                {
+                    "call_id": "long_gone",
+                    "entry_id": None,
+                    "direction": "in",
+                    "incoming": True,
+                    "state": "connected",
+                    "caller": [None, "+74951234567"],
+                    "callee": [EXTENSION, None],
+                    "line_number": None,
+                    "started_at": nine_hours_ago,
+                    "answered_at": nine_hours_ago,
+                    "updated_at": nine_hours_ago,
+                    "seq": 2,
+                }
+            ],
+            "missed_calls": 0,
+            "last_caller": None,
+        },
+    }
+
+    def saved_calls() -> list[str]:
+        return [call["call_id"] for call in hass_storage[key]["data"]["calls"]]
+
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+    assert hass.states.get(CALL_STATE).state == "idle"
+    freezer.tick(SAVE_DELAY + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert saved_calls() == []
+
+    await push_call(
+        simulator, "lost", 1, "APPEARED", timestamp=int(freezer().timestamp())
+    )
+    await wait_for_state(hass, CALL_STATE, "ringing")
+    freezer.tick(SAVE_DELAY + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert saved_calls() == ["lost"]
+
+    # Nobody rings for ten minutes: the call is forgotten, and so saved.
+    freezer.tick(11 * 60)
+    async_fire_time_changed(hass)
+    await wait_for_state(hass, CALL_STATE, "idle")
+    assert "forgot calls whose end never came" in caplog.text
+    freezer.tick(SAVE_DELAY + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert saved_calls() == []
+
+
 async def test_call_first_seen_at_its_end_unanswered_is_missed(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -284,6 +358,22 @@ async def test_call_first_seen_at_its_end_unanswered_is_missed(
 
     assert _types(calls, "unknown") == ["missed"]
     assert hass.states.get(LAST_CALLER).attributes["call_id"] == "unknown"
+
+
+async def test_unloading_delivers_what_the_service_already_sent(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """Messages sent live right before an unload are all fired, not cut off with the connection."""
+    calls = async_capture_events(hass, "mango_office_call")
+    sent = [f"late{number}" for number in range(50)]
+    for call_id in sent:
+        await push_call(simulator, call_id, 1, "DISCONNECTED", disconnect_reason=1100)
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    assert [event.data["call_id"] for event in calls] == sent
+    assert simulator.missed(EXTENSION) == []
 
 
 async def test_reloads_while_messages_flow_lose_and_repeat_nothing(

@@ -1,4 +1,4 @@
-"""The device in the server's language: its name and its model."""
+"""The devices in the server's language: their names and models."""
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -34,6 +34,11 @@ async def test_device_in_russian(
     assert device is not None
     assert device.name == "Внутренний номер 101"
     assert device.model == "Внутренний номер ВАТС"  # noqa: RUF001 - Russian
+    account = device_registry.async_get_device_by_identifier(
+        (DOMAIN, str(mock_config_entry.unique_id)), mock_config_entry.entry_id
+    )
+    assert account is not None
+    assert account.model == "ВАТС"  # noqa: RUF001 - Russian
     # Names in Russian; new entity ids from the Russian device name and the English
     # entity name (what the README says).
     last_caller = hass.states.get("sensor.vnutrennii_nomer_101_last_caller")

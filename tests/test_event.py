@@ -10,7 +10,14 @@ from pytest_homeassistant_custom_component.common import (
 
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, CALLER_NAME, EXTENSION, extension_of, wait_until
+from .conftest import (
+    CALLER,
+    CALLER_NAME,
+    EXTENSION,
+    extension_of,
+    wait_connected,
+    wait_until,
+)
 from .helpers import push_call
 
 CALL_EVENT = "event.extension_101_call"
@@ -127,6 +134,26 @@ async def test_a_call_and_its_recording_in_the_vpbx_spellings(
     assert recording.attributes["url"] == available["url"]
 
 
+@pytest.mark.parametrize("simulator", ["vpbx"], indirect=True)
+async def test_a_recording_whose_link_fails_is_still_news(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The link of a finished recording cannot be had now: the news comes without it."""
+    records = async_capture_events(hass, "mango_office_record")
+    simulator.fail_next("record", mode="500")
+    ids = await simulator.incoming_answered(EXTENSION, duration=42)
+    await wait_until(
+        lambda: any(event.data["event_type"] == "available" for event in records)
+    )
+
+    available = records[-1].data
+    assert available["record_id"] == ids["record_id"]
+    assert available["url"] is None
+    recording = hass.states.get("event.extension_101_recording")
+    assert recording.attributes["event_type"] == "available"
+    assert recording.attributes["url"] is None
+
+
 async def test_hold_is_a_bus_event_only(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
 ) -> None:
@@ -241,3 +268,34 @@ async def test_replayed_news_that_is_still_news(
         "unknown",
         "unavailable",
     )
+
+
+async def test_news_from_an_absence_shows_the_latest_and_only_once(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """The call entity shows the absence's latest news; a later reconnect shows it no more."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await push_call(simulator, "first", 1, "APPEARED")
+    await push_call(simulator, "first", 2, "DISCONNECTED", disconnect_reason=1110)
+    await push_call(simulator, "talked", 3, "APPEARED")
+    await push_call(simulator, "talked", 4, "CONNECTED")
+    await push_call(simulator, "talked", 5, "DISCONNECTED", disconnect_reason=1100)
+    await push_call(simulator, "last", 6, "APPEARED")
+    await push_call(simulator, "last", 7, "DISCONNECTED", disconnect_reason=1110)
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await wait_until(lambda: extension_of(init_integration).connected)
+    await hass.async_block_till_done()
+    shown = hass.states.get(CALL_EVENT)
+    assert shown.attributes["event_type"] == "missed"
+    assert shown.attributes["call_id"] == "last"
+
+    # Away and back with nothing new: the entity shows the same news, not again.
+    simulator.refuse_websockets(0.3)
+    await simulator.drop_websockets()
+    await wait_connected(hass, connected=False)
+    await wait_connected(hass)
+    await hass.async_block_till_done()
+    again = hass.states.get(CALL_EVENT)
+    assert again.state == shown.state
+    assert again.attributes == shown.attributes

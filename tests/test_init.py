@@ -30,6 +30,7 @@ from custom_components.mango_office import connection
 from custom_components.mango_office.connection import BLIP_GRACE
 from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
 from mango_simulator import MangoSimulator
+from mango_simulator.wire import CODE_EXTENSION_NOT_FOUND
 
 from .conftest import (
     EXTENSION,
@@ -155,7 +156,7 @@ async def test_rejected_token_starts_reauth(
 
 
 async def test_extension_removed_from_pbx_is_a_repair_issue(
-    hass: HomeAssistant, simulator: MangoSimulator
+    hass: HomeAssistant, simulator: MangoSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An extension the PBX no longer has is a repair issue; the account's others work."""
     entry = MockConfigEntry(
@@ -180,8 +181,29 @@ async def test_extension_removed_from_pbx_is_a_repair_issue(
     assert issues[0].translation_key == "extension_refused"
     assert issues[0].translation_placeholders is not None
     assert issues[0].translation_placeholders["extension"] == "109"
+    assert issues[0].translation_placeholders["code"] == str(CODE_EXTENSION_NOT_FOUND)
     assert issues[0].is_fixable
     assert simulator.is_registered("101")
+    refused = [r for r in caplog.records if "refused extension 109" in r.getMessage()]
+    assert [r.levelno for r in refused] == [logging.ERROR]
+
+
+async def test_provisioning_again_that_fails_costs_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Provisioning again meets a server error: the extension (added by the flow) still connects."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    simulator.provision(EXTENSION)
+    simulator.fail_next("users/create", mode="500")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await wait_connected(hass)
+
+    assert "Provisioning extension 101 failed" in caplog.text
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
 
 
 async def test_connection_lost_and_back(
@@ -295,6 +317,53 @@ async def test_an_outage_longer_than_a_blip_shows(
     simulator.refuse_websockets(0)
     await wait_connected(hass, seconds=10)
     assert hass.states.get("sensor.extension_101_call_state").state == "idle"
+
+
+@pytest.mark.blip_grace
+@pytest.mark.usefixtures("short_grace")
+async def test_an_outage_after_a_blip_still_shows(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A blip that passed leaves nothing behind: the next long outage shows as usual."""
+    channel = extension_of(init_integration).channel
+    channel._retry_minimum = channel._retry_maximum = 0.05
+    channels = len(simulator.requests_to("channel"))
+    await simulator.drop_websockets()
+    await wait_until(
+        lambda: (
+            len(simulator.requests_to("channel")) > channels
+            and channel.state == "connected"
+        )
+    )
+
+    simulator.refuse_websockets(3600)
+    await simulator.drop_websockets()
+    await wait_until(lambda: channel.state == "disconnected")
+    assert hass.states.get("binary_sensor.extension_101_connection").state == "on"
+    await wait_connected(hass, connected=False, seconds=GRACE + 3)
+
+
+@pytest.mark.blip_grace
+async def test_unloading_during_a_blip_says_nothing_later(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An entry unloaded while its connection is away logs no "lost" once the grace is over."""
+    caplog.set_level(logging.INFO, logger="custom_components.mango_office")
+    channel = extension_of(init_integration).channel
+    simulator.refuse_websockets(3600)
+    await simulator.drop_websockets()
+    await wait_until(lambda: channel.state == "disconnected")
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    freezer.tick(BLIP_GRACE + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert "lost its connection" not in caplog.text
 
 
 async def test_token_revoked_while_running_starts_reauth(

@@ -222,6 +222,29 @@ async def test_call_whose_end_was_lost_is_forgotten(
     await wait_for_state(hass, CALL_STATE, "idle")
 
 
+async def test_call_whose_end_was_lost_goes_in_the_eleventh_minute(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Calls are checked every minute: a call ringing for ten minutes goes in the next one."""
+    await push_call(
+        simulator, "lost", 1, "APPEARED", timestamp=int(freezer().timestamp())
+    )
+    await wait_for_state(hass, CALL_STATE, "ringing")
+
+    freezer.tick(599)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(CALL_STATE).state == "ringing"
+
+    freezer.tick(62)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(CALL_STATE).state == "idle"
+
+
 async def test_missed_calls_survive_a_restart(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],

@@ -1,5 +1,7 @@
 """Extensions as subentries: added, changed and removed without touching the others."""
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -98,9 +100,12 @@ async def test_add_an_extension_already_there_or_refused(
 
 
 async def test_remove_an_extension(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
 ) -> None:
-    """A removed extension is unregistered at the service; its device and entities go; 101 stays."""
+    """A removed extension is unregistered at the service; its device, entities and saved calls go; 101 stays."""
     result = await hass.config_entries.subentries.async_configure(
         await _start(hass, init_integration), {CONF_EXTENSION: "102"}
     )
@@ -126,6 +131,8 @@ async def test_remove_an_extension(
     assert simulator.is_registered(EXTENSION)
     assert len(simulator.requests_to("channel")) == channels
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    saved = f"mango_office.{init_integration.entry_id}"
+    assert f"{saved}.{subentry.subentry_id}" not in hass_storage
 
 
 async def test_reconfigure_an_extension(

@@ -306,9 +306,11 @@ async def test_connect_then_run(client: MangoClient, simulator: MangoSimulator) 
     assert simulator.is_registered(EXTENSION)
     assert recorder.events == []
     assert channel.state is ChannelState.CONNECTING
+    assert repr(channel) == "MangoChannel(extension='101', state='connecting')"
 
     task = asyncio.create_task(channel.run())
     await recorder.wait_state(ChannelState.CONNECTED)
+    assert repr(channel) == "MangoChannel(extension='101', state='connected')"
     await simulator.push(EXTENSION, call_message("live"))
     await recorder.wait_events(2)
     await channel.close()
@@ -650,6 +652,10 @@ async def test_unanswered_pings_make_the_channel_reconnect(
     assert running.recorder.events[0][1] is True
     assert running.recorder.events[1][1] is False
     assert len(simulator.requests_to("channel")) >= 2
+    assert (
+        running.channel.stats.last_error
+        == "MangoConnectionError: websocket stopped answering"
+    )
 
 
 async def test_a_quiet_websocket_that_answers_pings_stays_up(
@@ -733,6 +739,23 @@ async def test_close_while_retrying(
         await running.channel.close()
     await running.task  # returned, not cancelled
     assert running.recorder.states[-1] is ChannelState.CLOSED
+
+
+async def test_close_during_a_hanging_channel_request(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """close() before anything is registered cuts a hanging request short at once."""
+    simulator.provision(EXTENSION)
+    simulator.fail_next("channel", mode="timeout")
+    running = await start_channel(wait_connected=False)
+    await simulator.wait_for_request("channel")
+
+    # Well within REGISTER_GRACE: only a register in flight is waited for.
+    async with asyncio.timeout(0.9):
+        await running.channel.close()
+    await running.task  # returned, not cancelled
+    assert running.channel.state is ChannelState.CLOSED
+    assert simulator.requests_to("session/register") == []
 
 
 async def test_close_during_a_hanging_request(
@@ -881,6 +904,7 @@ async def test_an_error_in_the_event_handler_costs_nothing(
 
     assert recorder.call_ids() == ["boom", "after"]
     assert recorder.states.count(ChannelState.DISCONNECTED) == 0
+    assert channel.stats.handler_errors == 1
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "CallEvent of extension 101" in errors[0].getMessage()

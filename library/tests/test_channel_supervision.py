@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from typing import Any
 
 import aiohttp
 import pytest
@@ -11,20 +12,25 @@ from mango_office_api import (
     MangoChannel,
     MangoClient,
     MangoProtocolError,
+    MissedEventsBatch,
+    RouteResultEvent,
     channel as channel_module,
     parse_frame,
 )
+from mango_office_api.client import DEFAULT_MISSED_EVENTS_LIMIT
 from mango_simulator import MangoSimulator
 
-from .conftest import EXTENSION, TOKEN, Recorder, StartChannel, call_message
+from .conftest import EXTENSION, TOKEN, Recorder, StartChannel, call_message, seqs
 
 
 def test_defaults_are_pinned() -> None:
-    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to a minute."""
+    """Ping after 20 s of quiet (dead after 40 s), retry from 1 s up to a minute; the bounds."""
     assert channel_module.PING_AFTER == 20.0
     assert channel_module.RETRY_MINIMUM == 1.0
     assert channel_module.RETRY_MAXIMUM == 60.0
     assert channel_module.RECENT_MESSAGES == 4096
+    assert channel_module.MAX_MISSED_BATCHES == 10_000
+    assert channel_module.MAX_HELD_FRAMES == 10_000
 
 
 def test_retries_after_an_outage_are_back_within_a_minute_at_most_twice_a_minute(
@@ -212,3 +218,334 @@ async def test_the_first_channel_through_wakes_the_accounts_others(
     # Its own backoff after the drop was 10-20 s.
     assert loop.time() - began < 9.0
     assert slow.channel.stats.reconnects == 1
+
+
+async def test_dedupe_memory_holds_exactly_the_newest_ids(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """After RECENT_MESSAGES + 1 ids the second is still a repeat; the first is news again."""
+    running = await start_channel()
+    count = channel_module.RECENT_MESSAGES + 1
+    for number in range(count):
+        await simulator.push(EXTENSION, route_result(f"r{number}"))
+    await simulator.push(EXTENSION, route_result("r1"))
+    await simulator.push(EXTENSION, route_result("r0"))
+    await simulator.push(EXTENSION, call_message("sentinel"))
+    await running.recorder.wait_for(lambda: "sentinel" in running.recorder.call_ids())
+
+    request_ids = [
+        event.request_id
+        for event, _ in running.recorder.events
+        if isinstance(event, RouteResultEvent)
+    ]
+    assert request_ids == [f"r{number}" for number in range(count)] + ["r0"]
+    assert running.channel.stats.duplicates_dropped == 1
+
+
+def route_result(request_id: str) -> dict[str, Any]:
+    """A /route_result push message, told apart by its request id."""
+    return {
+        "routeKey": "/route_result",
+        "data": {"request_id": request_id, "result": 0},
+    }
+
+
+class PushedDuringTheDrain(MangoClient):
+    """A client whose second register of a drain meets trouble after live messages came.
+
+    The service pushes ``live`` to the websocket while the drain is under way
+    (the extension is registered), then answers the register with a server
+    error, or refuses the key for a while (the VPBX API blocks a key for
+    minutes after bad requests).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        simulator: MangoSimulator,
+        live: list[dict[str, Any]],
+        trouble: str,
+    ) -> None:
+        """Talk to the simulator with the accepted token."""
+        super().__init__(session, TOKEN, base_url=simulator.base_url)
+        self.simulator = simulator
+        self.live = live
+        self.trouble = trouble
+        self.registers = 0
+
+    async def register(
+        self,
+        extension: str,
+        channel: str,
+        *,
+        limit: int = DEFAULT_MISSED_EVENTS_LIMIT,
+    ) -> MissedEventsBatch:
+        """Register; the second time, push the live messages, then fail."""
+        self.registers += 1
+        if self.registers != 2:
+            return await super().register(extension, channel, limit=limit)
+        for message in self.live:
+            await self.simulator.push(extension, message)
+        if self.trouble == "refused":
+            refused = MangoClient(
+                self.session, "blocked-key", base_url=self.simulator.base_url
+            )
+            return await refused.register(extension, channel, limit=limit)
+        self.simulator.fail_next("session/register", mode="500")
+        return await super().register(extension, channel, limit=limit)
+
+
+@pytest.mark.parametrize("trouble", ["server_error", "refused"])
+async def test_messages_that_came_live_during_a_failed_drain_are_not_lost(
+    session: aiohttp.ClientSession,
+    simulator: MangoSimulator,
+    trouble: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A drain that fails halfway: what came live meanwhile arrives with the next connection, once."""
+    simulator.provision(EXTENSION)
+    for number in range(4):
+        await simulator.push(EXTENSION, call_message(f"missed{number}"))
+    live = [call_message(f"live{number}") for number in range(3)]
+    recorder = Recorder()
+    channel = MangoChannel(
+        PushedDuringTheDrain(session, simulator, live, trouble),
+        EXTENSION,
+        on_event=recorder.on_event,
+        on_state=recorder.on_state,
+        missed_events_limit=2,
+        retry_minimum=0.01,
+        retry_maximum=0.02,
+        auth_confirm_after=0.05,
+    )
+    task = asyncio.create_task(channel.run())
+    try:
+        await recorder.wait_state(ChannelState.CONNECTED)
+        events_when_live = list(recorder.events)
+        await simulator.push(EXTENSION, call_message("after"))
+        await recorder.wait_for(lambda: "after" in recorder.call_ids())
+    finally:
+        await channel.close()
+    assert task.done()
+
+    # Held back from the broken connection, delivered before the rest of the replay.
+    assert recorder.call_ids() == [
+        "missed0",
+        "missed1",
+        "live0",
+        "live1",
+        "live2",
+        "missed2",
+        "missed3",
+        "after",
+    ]
+    assert events_when_live == recorder.events[:-1]
+    assert [replayed for _, replayed in recorder.events] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert recorder.states[:3] == [
+        ChannelState.CONNECTING,
+        ChannelState.DISCONNECTED,
+        ChannelState.CONNECTING,
+    ]
+    assert ChannelState.AUTH_FAILED not in recorder.states
+    assert simulator.missed(EXTENSION) == []
+    assert channel.stats.last_error is not None
+    assert channel.stats.last_error.startswith(
+        "MangoAuthError" if trouble == "refused" else "MangoConnectionError"
+    )
+    # Why it reconnected, for whoever turns on debug logging.
+    said = "Channel of extension 101: " if trouble == "refused" else "stopped: "
+    assert said in caplog.text
+
+
+async def test_frames_held_after_a_failed_drain_are_bounded(
+    session: aiohttp.ClientSession,
+    simulator: MangoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past MAX_HELD_FRAMES the frames of a broken connection are let go: memory stays bounded."""
+    monkeypatch.setattr(channel_module, "MAX_HELD_FRAMES", 3)
+    simulator.provision(EXTENSION)
+    for number in range(2):
+        await simulator.push(EXTENSION, call_message(f"missed{number}"))
+    live = [call_message(f"live{number}") for number in range(5)]
+    recorder = Recorder()
+    channel = MangoChannel(
+        PushedDuringTheDrain(session, simulator, live, "server_error"),
+        EXTENSION,
+        on_event=recorder.on_event,
+        on_state=recorder.on_state,
+        missed_events_limit=1,
+        retry_minimum=0.01,
+        retry_maximum=0.02,
+    )
+    task = asyncio.create_task(channel.run())
+    try:
+        await recorder.wait_state(ChannelState.CONNECTED)
+        await simulator.push(EXTENSION, call_message("after"))
+        await recorder.wait_for(lambda: "after" in recorder.call_ids())
+    finally:
+        await channel.close()
+    assert task.done()
+
+    assert recorder.call_ids() == [
+        "missed0",
+        "live0",
+        "live1",
+        "live2",
+        "missed1",
+        "after",
+    ]
+
+
+async def test_a_service_that_never_stops_handing_out_missed_events(
+    start_channel: StartChannel,
+    simulator: MangoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past MAX_MISSED_BATCHES batches in one drain the channel goes live anyway."""
+    monkeypatch.setattr(channel_module, "MAX_MISSED_BATCHES", 4)
+    handed_out = 0
+
+    async def endless() -> dict[str, Any]:
+        nonlocal handed_out
+        handed_out += 1
+        return {"events": [call_message(f"m{handed_out}")]}
+
+    simulator.replace_handler("session/register", endless)
+    running = await start_channel()
+
+    assert running.recorder.call_ids() == ["m1", "m2", "m3", "m4"]
+    assert running.recorder.states == [ChannelState.CONNECTING, ChannelState.CONNECTED]
+    assert handed_out == 4
+
+
+async def test_a_bug_while_frames_arrive_loses_none_of_them(
+    start_channel: StartChannel,
+    simulator: MangoSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frames the service sent behind one that broke the channel arrive after the reconnect."""
+    parse = channel_module.parse_message
+
+    def buggy_parse(message: object) -> object:
+        if isinstance(message, dict) and message["data"]["call_id"] == "bug":
+            raise RuntimeError("a bug")
+        return parse(message)
+
+    monkeypatch.setattr(channel_module, "parse_message", buggy_parse)
+    running = await start_channel()
+    # Held back by the service, then sent in one go: all of it is on the way
+    # when the channel meets the bug.
+    simulator.stall_websockets(True)
+    for call_id in ("bug", "after0", "after1"):
+        await simulator.push(EXTENSION, call_message(call_id))
+    simulator.stall_websockets(False)
+    await running.recorder.wait_state(ChannelState.CONNECTED, occurrences=2)
+    await simulator.push(EXTENSION, call_message("later"))
+    await running.recorder.wait_for(lambda: "later" in running.recorder.call_ids())
+
+    assert running.recorder.call_ids() == ["after0", "after1", "later"]
+    assert running.channel.stats.unexpected_errors == 1
+    assert running.channel.stats.reconnects == 1
+
+
+async def test_seqs_from_before_a_restart_still_drop_older_events(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """A channel given the calls' latest seqs drops what is not newer, and nothing else."""
+    running = await start_channel(last_seqs={"c1": 5})
+    for seq in (4, 5, 6):
+        await simulator.push(EXTENSION, call_message("c1", seq))
+    await simulator.push(EXTENSION, call_message("c2", 1))
+    await running.recorder.wait_for(lambda: "c2" in running.recorder.call_ids())
+
+    assert seqs(running, "c1") == [6]
+    assert running.channel.stats.stale_dropped == 1
+    assert running.channel.stats.duplicates_dropped == 1
+
+
+async def test_a_call_that_keeps_talking_is_remembered_longest(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """The seqs are forgotten least recently used first: a call's news keeps its seq known."""
+    running = await start_channel()
+    await simulator.push(EXTENSION, call_message("long", 1))
+    for number in range(channel_module.RECENT_MESSAGES - 1):
+        await simulator.push(EXTENSION, call_message(f"short{number}", 1))
+    await simulator.push(EXTENSION, call_message("long", 2))
+    await simulator.push(EXTENSION, call_message("one_more", 1))
+    # "long" at seq 1 is stale still; the first short call is forgotten.
+    await simulator.push(EXTENSION, call_message("long", 1))
+    await simulator.push(EXTENSION, call_message("short0", 1))
+    await simulator.push(EXTENSION, call_message("sentinel", 1))
+    await running.recorder.wait_for(
+        lambda: "sentinel" in running.recorder.call_ids(), seconds=30
+    )
+
+    assert seqs(running, "long") == [1, 2]
+    assert seqs(running, "short0") == [1, 1]
+    assert running.channel.stats.stale_dropped == 1
+
+
+async def test_diagnostics_keep_the_latest_20_frames_cut_to_2000_characters(
+    start_channel: StartChannel, simulator: MangoSimulator
+) -> None:
+    """What the channel keeps of raw frames for a bug report is bounded."""
+    running = await start_channel()
+    long_frame = "x" * 3000
+    await simulator.push_raw(EXTENSION, long_frame)
+    for number in range(19):
+        await simulator.push(EXTENSION, call_message(f"c{number}"))
+    await running.recorder.wait_events(19)
+    stats = running.channel.stats
+    assert len(stats.recent_frames[0][1]) == 2000
+
+    await simulator.push(EXTENSION, call_message("newest"))
+    await running.recorder.wait_events(20)
+    frames = [frame for _, frame in stats.recent_frames]
+    assert len(frames) == 20
+    assert "c0" in frames[0]
+    assert "newest" in frames[-1]
+    assert stats.frames_received == 21
+    assert stats.reconnects == 0
+
+
+class LongWindedBug(MangoClient):
+    """A client with a bug whose message runs on."""
+
+    async def get_channel(self, extension: str) -> str:
+        """Fail with something no MangoError covers, at length."""
+        raise RuntimeError("a bug: " + "and more " * 200)
+
+
+async def test_the_last_error_is_kept_short_with_its_time(
+    session: aiohttp.ClientSession, simulator: MangoSimulator
+) -> None:
+    """A long error message is cut to 500 characters for diagnostics, and timed."""
+    recorder = Recorder()
+    channel = MangoChannel(
+        LongWindedBug(session, TOKEN, base_url=simulator.base_url),
+        EXTENSION,
+        on_event=recorder.on_event,
+        on_state=recorder.on_state,
+    )
+    task = asyncio.create_task(channel.run())
+    try:
+        await recorder.wait_state(ChannelState.DISCONNECTED)
+    finally:
+        await channel.close()
+    assert task.done()
+
+    assert channel.stats.last_error is not None
+    assert channel.stats.last_error.startswith("RuntimeError: a bug: and more")
+    assert len(channel.stats.last_error) == 500
+    assert channel.stats.last_error_at is not None

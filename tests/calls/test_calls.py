@@ -585,6 +585,13 @@ def test_any_64_bit_seq_is_kept(seq: int) -> None:
     assert loaded.last_seqs() == {"c1": seq}
 
 
+@pytest.mark.parametrize("missed", [0, 1, 2**63 - 1])
+def test_any_64_bit_missed_count_is_kept(missed: int) -> None:
+    """Every count a 64-bit integer holds checks out, up to the largest."""
+    loaded = restore_tracker(EXTENSION, PHONEBOOK, {"missed_calls": missed})
+    assert loaded.snapshot.missed_calls == missed
+
+
 def test_a_huge_saved_file_keeps_the_newest_calls() -> None:
     """A huge saved file keeps the newest calls."""
     stored = {
