@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypedDict
 
-from .api.fields import EXTENSION, ID, INT64_MAX, NUMBER, Validator
+from .api.fields import EXTENSION, INT64_MAX, NUMBER
 from .api.models import CallEvent, CallState, Direction, Party
 from .phonebook import Phonebook, normalize_number
+from .saved import UnreadableError, flag, mapping, seconds, text, timestamp
 
 # Call states as the call_state sensor shows them, most important first.
 STATE_TALKING: Final = "talking"
@@ -516,64 +517,22 @@ def _call_to_dict(call: Call) -> _StoredCall:
     }
 
 
-class _UnreadableError(Exception):
-    """A saved value that does not check out."""
-
-
-def _text(value: object, valid: Validator = ID, *, optional: bool = True) -> Any:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not valid(value):
-        raise _UnreadableError
-    return value
-
-
-def _time(value: object) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise _UnreadableError
-    return parsed
-
-
-def _seconds(value: object) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int or not 0 <= value <= INT64_MAX:
-        raise _UnreadableError
-    return value
-
-
-def _flag(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _UnreadableError
-    return value
-
-
 def _party(value: object) -> Party:
     if not isinstance(value, list) or len(value) != 2:
-        raise _UnreadableError
-    return Party(extension=_text(value[0], EXTENSION), number=_text(value[1], NUMBER))
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _UnreadableError
-    return value
+        raise UnreadableError
+    return Party(extension=text(value[0], EXTENSION), number=text(value[1], NUMBER))
 
 
 def _call_from_dict(value: object) -> Call | None:
     try:
-        stored = _mapping(value)
+        stored = mapping(value)
         answered_at = stored.get("answered_at")
         seq = stored.get("seq")
         return Call(
-            call_id=_text(stored.get("call_id"), optional=False),
-            entry_id=_text(stored.get("entry_id")),
+            call_id=text(stored.get("call_id"), optional=False),
+            entry_id=text(stored.get("entry_id")),
             direction=Direction(str(stored.get("direction"))),
-            incoming=_flag(stored.get("incoming")),
+            incoming=flag(stored.get("incoming")),
             state=CallState(str(stored.get("state"))),
             caller=_party(stored.get("caller")),
             callee=_party(stored.get("callee")),
@@ -581,26 +540,26 @@ def _call_from_dict(value: object) -> Call | None:
             caller_name=None,
             callee_number=None,
             callee_name=None,
-            line_number=_text(stored.get("line_number"), NUMBER),
-            started_at=_time(stored.get("started_at")),
-            answered_at=None if answered_at is None else _time(answered_at),
-            updated_at=_time(stored.get("updated_at")),
+            line_number=text(stored.get("line_number"), NUMBER),
+            started_at=timestamp(stored.get("started_at")),
+            answered_at=None if answered_at is None else timestamp(answered_at),
+            updated_at=timestamp(stored.get("updated_at")),
             # A damaged seq costs only the check against stale messages.
             seq=seq if type(seq) is int and abs(seq) <= INT64_MAX else None,
         )
-    except _UnreadableError, ValueError:
+    except UnreadableError, ValueError:
         return None
 
 
 def _last_caller_from_dict(value: object) -> LastCaller | None:
     try:
-        stored = _mapping(value)
+        stored = mapping(value)
         return LastCaller(
-            call_id=_text(stored.get("call_id"), optional=False),
-            number=_text(stored.get("number"), NUMBER),
-            time=_time(stored.get("time")),
-            answered=_flag(stored.get("answered")),
-            duration=_seconds(stored.get("duration")),
+            call_id=text(stored.get("call_id"), optional=False),
+            number=text(stored.get("number"), NUMBER),
+            time=timestamp(stored.get("time")),
+            answered=flag(stored.get("answered")),
+            duration=seconds(stored.get("duration")),
         )
-    except _UnreadableError:
+    except UnreadableError:
         return None

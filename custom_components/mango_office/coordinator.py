@@ -7,7 +7,7 @@ new ``MangoData``; each entity writes only when what it shows changed.
 """
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -53,6 +53,7 @@ from .const import (
     MODELS,
     SUBENTRY_EXTENSION,
 )
+from .history import ReturnItem
 from .payloads import (
     Notification,
     call_notification,
@@ -62,7 +63,7 @@ from .payloads import (
 )
 from .phonebook import Phonebook
 from .session import CHANNEL_REQUESTS_PER_SECOND, START_COST, RequestPacer
-from .storage import CallsStore
+from .storage import CallsStore, HistoryStore
 
 type MangoConfigEntry = ConfigEntry[MangoAccount]
 
@@ -81,6 +82,8 @@ class MangoData:
 
     calls: ExtensionCalls
     phonebook: Phonebook
+    to_return: Sequence[ReturnItem] = ()
+    """The calls to return, the latest first; the same object until it changes."""
     news: tuple[Notification, ...] = ()
     """What just happened, for the event entities: each one is shown."""
     caught_up: tuple[Notification, ...] = ()
@@ -152,6 +155,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         *,
         tracker: CallTracker,
         store: CallsStore,
+        history: HistoryStore,
         on_account_news: Callable[[Notification], None],
         pacer: RequestPacer,
     ) -> None:
@@ -173,6 +177,10 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """The 0.1 entry this extension was, which actions still accept."""
         self._tracker = tracker
         self._store = store
+        self._history_store = history
+        self.history = history.history
+        """The calls after they happened."""
+        self.calls_to_return = history.calls_to_return
         self._on_account_news = on_account_news
         self._pacer = pacer
         self.channel = MangoChannel(
@@ -193,6 +201,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self.data = MangoData(
             calls=tracker.snapshot,
             phonebook=Phonebook(entry.options.get(CONF_PHONEBOOK, {})),
+            to_return=history.calls_to_return.items,
         )
         self._held: dict[tuple[str, str], Notification] = {}
         self._live = False
@@ -288,11 +297,13 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         await self.channel.close()
         self._cancel_unavailable_later()
         await self._store.async_close()
+        await self._history_store.async_close()
 
     async def async_remove(self) -> None:
         """Stop for good: the extension was removed, so are its saved calls."""
         await self.async_shutdown()
         await self._store.async_remove()
+        await self._history_store.async_remove()
         ir.async_delete_issue(
             self.hass,
             DOMAIN,
@@ -304,6 +315,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """Use a new phonebook from now on, without touching the connection."""
         phonebook = Phonebook(entries)
         self._tracker.set_phonebook(phonebook)
+        self._history_store.set_phonebook(phonebook)
         self._publish(phonebook=phonebook)
 
     @callback
@@ -366,13 +378,12 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         news: list[Notification]
         match event:
             case CallEvent():
-                news = [
-                    call_notification(item, replayed=replayed)
-                    for item in self._tracker.handle(
-                        event, now=dt_util.utcnow(), replayed=replayed
-                    )
-                ]
+                items = self._tracker.handle(
+                    event, now=dt_util.utcnow(), replayed=replayed
+                )
                 self._store.schedule_save()
+                self._history_store.remember(event, items)
+                news = [call_notification(item, replayed=replayed) for item in items]
             case RecordEvent(url=None) if event.available:
                 # The VPBX API tells a finished recording by its id: the link
                 # comes on request, and the news with it.
@@ -383,6 +394,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 )
                 return
             case RecordEvent():
+                self._history_store.remember_recording(event)
                 news = [record_notification(event, replayed=replayed)]
             case IvrEvent() | RouteResultEvent():
                 # The account's news: it comes on one extension's channel,
@@ -409,7 +421,22 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             # Still news: get_record can fetch the link later.
             LOGGER.debug("No link yet for recording %s: %s", event.record_id, err)
             url = None
-        self._deliver([record_notification(replace(event, url=url), replayed=replayed)])
+        event = replace(event, url=url)
+        self._history_store.remember_recording(event)
+        self._deliver([record_notification(event, replayed=replayed)])
+
+    @callback
+    def async_set_to_return(
+        self,
+        *,
+        completed: Mapping[str, bool] | None = None,
+        deleted: Sequence[str] = (),
+    ) -> None:
+        """The user ticked, unticked or deleted items of the calls to return."""
+        self._history_store.set_to_return(completed or {}, deleted)
+        # Shown at once, connected or not: the list is kept here.
+        self.data = self._data()
+        self.async_update_listeners()
 
     def _deliver(self, news: list[Notification]) -> None:
         """Fire the bus events, then show the news, or keep it while not live."""
@@ -435,6 +462,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             )
             self._store.schedule_save()
             self._publish()
+        self._history_store.prune(now)
 
     def _data(
         self,
@@ -446,6 +474,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         return MangoData(
             calls=self._tracker.snapshot,
             phonebook=phonebook or self.data.phonebook,
+            to_return=self.calls_to_return.items,
             news=news,
             caught_up=caught_up,
         )
@@ -541,6 +570,8 @@ class MangoAccount:
         tracker = await store.async_load(
             extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
         )
+        history = HistoryStore(hass, entry.entry_id, subentry.subentry_id)
+        await history.async_load(extension)
         coordinator = MangoCoordinator(
             hass,
             entry,
@@ -549,6 +580,7 @@ class MangoAccount:
             device.id,
             tracker=tracker,
             store=store,
+            history=history,
             on_account_news=self._account_news,
             pacer=self._pacer,
         )
