@@ -1,9 +1,10 @@
 """Recordings played through Home Assistant: the browser never sees the key or the vendor's link.
 
 MANGO OFFICE hands out a recording's link; such links expire. The view plays
-the link it has (the freshest it fetched, else the one the service pushed)
-and asks the service for a fresh one when that fails, as core's reolink asks
-its cameras. It passes Range requests on, so players can seek.
+the link it has (the freshest it fetched, else the one the service pushed,
+kept in the call history) and asks the service for a fresh one when that
+fails, as core's reolink asks its cameras. It passes Range requests on, so
+players can seek.
 """
 
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ CHUNK_SIZE: Final = 64 * 1024
 LINK_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=30)
 # Fresh links kept, newest last: a player asks for several ranges in a row.
 KEPT_LINKS: Final = 100
+# Seconds after which a recording still being prepared is worth asking for again.
+NOT_READY_RETRY: Final = 60
 # Headers a player needs to seek: passed both ways, nothing else.
 REQUEST_HEADERS: Final = (hdrs.RANGE, hdrs.IF_RANGE)
 ANSWER_HEADERS: Final = (
@@ -84,6 +87,14 @@ class RecordingView(HomeAssistantView):
         coordinator = self._coordinator(entry_id, subentry_id)
         if coordinator is None:
             return _text(HTTPStatus.NOT_FOUND, "No such extension")
+        found = coordinator.history.recording(record_id)
+        if found is not None and not found[1].ready:
+            # The service can take over five minutes at busy hours.
+            return web.Response(
+                status=HTTPStatus.SERVICE_UNAVAILABLE,
+                text="The recording is not ready yet",
+                headers={hdrs.RETRY_AFTER: str(NOT_READY_RETRY)},
+            )
         key = (entry_id, record_id)
         session = coordinator.config_entry.runtime_data.session
         headers = {
@@ -91,7 +102,7 @@ class RecordingView(HomeAssistantView):
             for name in REQUEST_HEADERS
             if name in request.headers
         }
-        link = self._links.get(key)
+        link = self._links.get(key) or (found[1].url if found else None)
         fresh = False
         while True:
             if link is None:
