@@ -5,7 +5,7 @@ from http import HTTPStatus
 from typing import Any
 
 from homeassistant.components import media_source
-from homeassistant.components.media_player import BrowseError
+from homeassistant.components.media_player import BrowseError, MediaClass
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -96,6 +96,9 @@ async def test_browse_account_extension_day_calls(
     assert titles[1].endswith(f" · incoming · {CALLER_NAME} · 0:00")
     assert titles[1][:2] in {time[:2], f"{int(time[:2]) - 1:02}"}
     assert [child.can_play for child in day.children] == [False, True]
+    # Listed as tracks: a play button where there is something to play.
+    assert day.children_media_class == MediaClass.TRACK
+    assert extension.children_media_class == MediaClass.DIRECTORY
     assert not any(child.can_expand for child in day.children)
     assert day.children[1].media_content_id.endswith(recorded["entry_id"])
 

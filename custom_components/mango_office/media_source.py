@@ -158,7 +158,6 @@ class MangoMediaSource(MediaSource):
                         entry.entry_id, coordinator.subentry_id, day.isoformat()
                     ),
                     _day_title(day, words, self.hass.config.language),
-                    children_class=MediaClass.MUSIC,
                 )
                 for day in days
             ],
@@ -188,7 +187,7 @@ class MangoMediaSource(MediaSource):
                         day.isoformat(),
                         call.entry_id,
                     ),
-                    media_class=MediaClass.MUSIC,
+                    media_class=MediaClass.TRACK,
                     media_content_type=MediaType.MUSIC,
                     title=call_title(call, words),
                     can_play=playable(call) is not None,
@@ -196,7 +195,8 @@ class MangoMediaSource(MediaSource):
                 )
                 for call in calls
             ],
-            children_class=MediaClass.MUSIC,
+            # Tracks: the frontend lists them, a play button on those that play.
+            children_class=MediaClass.TRACK,
         )
 
     def _entries(self) -> list[MangoConfigEntry]:
