@@ -9,7 +9,7 @@ item; an answered call with that number, either way, completes it.
 Both save to and load from plain dicts and check every saved field.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypedDict
@@ -105,8 +105,9 @@ class HistoryCall:
 class CallHistory:
     """The extension's calls of the last two weeks; see the module's docstring."""
 
-    def __init__(self, calls: Iterable[HistoryCall] = ()) -> None:
+    def __init__(self, extension: str, calls: Iterable[HistoryCall] = ()) -> None:
         """Start from what was saved (oldest first), or nothing."""
+        self.extension = extension
         self._calls: dict[str, HistoryCall] = {}
         self._by_leg: dict[str, str] = {}
         for call in calls:
@@ -117,13 +118,17 @@ class CallHistory:
         """Every call kept, by entry_id, oldest first."""
         return self._calls
 
+    def latest_first(self) -> Iterator[HistoryCall]:
+        """Every call kept, the one heard of last first."""
+        return reversed(self._calls.values())
+
     def get(self, entry_id: str) -> HistoryCall | None:
         """The call of that entry_id, if it is kept."""
         return self._calls.get(entry_id)
 
     def recording(self, record_id: str) -> tuple[HistoryCall, Recording] | None:
         """The call that has this recording, and the recording."""
-        for call in reversed(self._calls.values()):
+        for call in self.latest_first():
             for recording in call.recordings:
                 if recording.record_id == record_id:
                     return call, recording
@@ -160,31 +165,38 @@ class CallHistory:
                 legs=(),
             )
         legs = _added(known.legs, leg.call_id, MAX_LEGS)
-        call = replace(
-            known,
-            answered_at=self._answered_at(known, leg.answered_at, leg.call_id, legs),
-            legs=legs,
-            transfers=self._transfers(known, leg.callee_number, incoming),
-            number=known.number or number,
-            name=known.name or name,
-            # A call goes on while any of its legs does.
-            ended_at=None,
-        )
+        answered_at = self._answered_at(known, leg.answered_at, leg.call_id, legs)
+        # A call goes on while any of its legs does.
+        ended_at: datetime | None = None
+        talk_time = known.talk_time
+        outcome = known.outcome
         if event.state is CallState.DISCONNECTED:
             ended_at = news[-1].time
-            outcome = _outcome(call, event, news)
-            call = replace(
-                call,
-                ended_at=ended_at,
-                talk_time=None
-                if call.answered_at is None
-                else max(0, round((ended_at - call.answered_at).total_seconds())),
-                # A leg that just hung up says less than one that ended busy.
-                outcome=known.outcome
-                if outcome == OUTCOME_FAILED and known.outcome is not None
-                else outcome,
-            )
-        self._put(call)
+            if answered_at is not None:
+                talk_time = max(0, round((ended_at - answered_at).total_seconds()))
+            ended = _outcome(answered_at, event, news)
+            # A leg that just hung up says less than one that ended busy.
+            if ended != OUTCOME_FAILED or outcome is None:
+                outcome = ended
+        # One new record a message, built whole: this is paid for every message.
+        call = HistoryCall(
+            entry_id=key,
+            direction=known.direction,
+            number=known.number or number,
+            name=known.name or name,
+            started_at=known.started_at,
+            answered_at=answered_at,
+            ended_at=ended_at,
+            talk_time=talk_time,
+            outcome=outcome,
+            transfers=self._transfers(known, leg.callee_number, incoming),
+            recordings=known.recordings,
+            legs=legs,
+        )
+        if legs is known.legs:
+            self._calls[key] = call
+        else:
+            self._put(call)
         return call
 
     def add_recording(self, event: RecordEvent) -> HistoryCall | None:
@@ -256,12 +268,11 @@ class CallHistory:
             return known.answered_at or answered_at
         return answered_at if call_id == legs[-1] else known.answered_at
 
-    @staticmethod
     def _transfers(
-        known: HistoryCall, callee: str | None, incoming: bool
+        self, known: HistoryCall, callee: str | None, incoming: bool
     ) -> tuple[str, ...]:
         """A leg that rings someone new (not the extension, not the other party) is a transfer."""
-        if not incoming or callee is None or callee == known.number:
+        if not incoming or callee in (None, self.extension, known.number):
             return known.transfers
         return _added(known.transfers, callee, MAX_TRANSFERS)
 
@@ -299,10 +310,8 @@ class CallsToReturn:
         if self._sorted is None:
             # Of the same second, the one changed last comes first.
             self._sorted = sorted(
-                reversed(self._items.values()),
-                key=lambda item: item.last_missed_at,
-                reverse=True,
-            )
+                self._items.values(), key=lambda item: item.last_missed_at
+            )[::-1]
         return self._sorted
 
     def open_items(self) -> list[ReturnItem]:
@@ -400,7 +409,9 @@ def history_as_dict(history: CallHistory, to_return: CallsToReturn) -> StoredHis
     return {"calls": history.as_dict(), "to_return": to_return.as_dict()}
 
 
-def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
+def restore_history(
+    extension: str, stored: object
+) -> tuple[CallHistory, CallsToReturn]:
     """Take back what history_as_dict saved, leaving out whatever does not check out."""
     calls: object = None
     items: object = None
@@ -408,9 +419,12 @@ def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
         calls, items = stored.get("calls"), stored.get("to_return")
     return (
         CallHistory(
-            call
-            for value in (calls[-MAX_HISTORY:] if isinstance(calls, list) else ())
-            if (call := _call_from_dict(value)) is not None
+            extension,
+            (
+                call
+                for value in (calls[-MAX_HISTORY:] if isinstance(calls, list) else ())
+                if (call := _call_from_dict(value)) is not None
+            ),
         ),
         CallsToReturn(
             item
@@ -420,9 +434,11 @@ def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
     )
 
 
-def _outcome(call: HistoryCall, event: CallEvent, news: Sequence[CallNews]) -> str:
+def _outcome(
+    answered_at: datetime | None, event: CallEvent, news: Sequence[CallNews]
+) -> str:
     """How a call ended, from the tracker's word on it and the service's reason."""
-    if call.answered_at is not None:
+    if answered_at is not None:
         return OUTCOME_ANSWERED
     if any(item.event_type == CALL_MISSED for item in news):
         return OUTCOME_MISSED
