@@ -6,14 +6,14 @@ from pathlib import Path
 from homeassistant.util.yaml import load_yaml
 
 from mango_simulator import SCENARIOS, MangoSimulator
-from scripts.demo.__main__ import EXAMPLE_CALLS
+from scripts.demo.__main__ import EXAMPLE_CALLS, FIRST_CALL
 from scripts.demo.processes import ROOT
 from scripts.demo.provision import READY_AUTOMATIONS, install_config_files
 
 
 def test_example_calls_fit_the_scenarios() -> None:
-    """Each command scripts/develop prints starts a scenario with arguments it takes."""
-    for _what, body in EXAMPLE_CALLS:
+    """Each command scripts/develop prints, and the first call, starts a scenario with arguments it takes."""
+    for _what, body in (*EXAMPLE_CALLS, ("the first call", FIRST_CALL)):
         arguments = dict(body)
         name = str(arguments.pop("name"))
         assert name in SCENARIOS

@@ -78,7 +78,7 @@ async def test_answered_call_and_its_recording(
     assert available["call_id"] == ids["call_id"]
     assert available["status"] == "available"
     assert available["duration"] == 42
-    assert available["url"].endswith(f"/records/{ids['record_id']}.mp3")
+    assert f"/records/{ids['record_id']}.wav?" in available["url"]
     recording = hass.states.get("event.extension_101_recording")
     assert recording.attributes["event_type"] == "available"
     assert recording.attributes["url"] == available["url"]
@@ -128,7 +128,7 @@ async def test_a_call_and_its_recording_in_the_vpbx_spellings(
     assert available["event_type"] == "available"
     assert available["record_id"] == ids["record_id"]
     # Fetched by id: the push carried none.
-    assert available["url"].endswith(f"/records/{ids['record_id']}.mp3")
+    assert f"/records/{ids['record_id']}.wav?" in available["url"]
     assert len(simulator.requests_to("record")) == 1
     recording = hass.states.get("event.extension_101_recording")
     assert recording.attributes["url"] == available["url"]

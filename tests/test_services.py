@@ -646,7 +646,7 @@ async def test_get_record(
     request = simulator.requests_to("record")[-1]
     assert request.method == "GET"
     assert request.params == {"RECORD_ID": record_id}
-    assert response == {"url": f"{simulator.url}/records/{record_id}.mp3"}
+    assert response["url"].startswith(f"{simulator.url}/records/{record_id}.wav?")
 
 
 async def test_get_record_unknown(

@@ -14,6 +14,7 @@ from .migration import async_migrate_integration
 from .services import async_setup_services
 from .session import create_account_session
 from .storage import CallsStore
+from .views import RecordingView
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -21,10 +22,11 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.T
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Turn 0.1's entries into accounts; register the actions and voice intents."""
+    """Turn 0.1's entries into accounts; register the actions, voice intents and playback."""
     await async_migrate_integration(hass)
     async_setup_services(hass)
     async_register_intents(hass)
+    hass.http.register_view(RecordingView(hass))
     return True
 
 

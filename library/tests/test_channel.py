@@ -121,7 +121,7 @@ async def test_incoming_answered_and_recorded(
     assert available.entry_id == ids["entry_id"]
     assert available.duration == 42
     assert available.url is not None
-    assert available.url.endswith(f"/records/{ids['record_id']}.mp3")
+    assert f"/records/{ids['record_id']}.wav?" in available.url
 
 
 async def test_ivr_and_route_result(

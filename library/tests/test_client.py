@@ -346,7 +346,7 @@ async def test_get_record_url(
     ]
     async with session.get(url) as response:
         assert response.status == 200
-        assert (await response.read()).startswith(b"ID3")
+        assert (await response.read()).startswith(b"RIFF")
 
 
 async def test_get_record_url_of_an_unknown_record(client: MangoClient) -> None:

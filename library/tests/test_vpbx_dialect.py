@@ -103,7 +103,7 @@ async def test_a_call_through_the_channel(
         None,
         1000,
     )
-    assert (await client.get_record_url(record.record_id)).endswith(".mp3")
+    assert ".wav?" in await client.get_record_url(record.record_id)
 
 
 async def test_route_results_name_the_command(

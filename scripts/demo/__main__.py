@@ -108,6 +108,12 @@ EXAMPLE_CALLS: Final[tuple[tuple[str, dict[str, object]], ...]] = (
         {"name": "incoming_via_ivr"},
     ),
 )
+# A fresh demo's first call: recorded, so that Media → MANGO OFFICE has one to play.
+FIRST_CALL: Final[dict[str, object]] = {
+    "name": "incoming_answered",
+    "extension": "101",
+    "talk_seconds": 15,
+}
 # What `python -m homeassistant` exits with when asked to restart (UI, service call).
 RESTART_EXIT_CODE: Final = 100
 # Start-up with every package installed takes 5-10 s; without them over a minute.
@@ -324,6 +330,13 @@ class Demo:
                 say=say,
                 sleep=self.sleep,
                 checkpoint=self.check,
+            )
+            HassApi(self.simulator_url).request(
+                "POST", "/_simulator/scenario", FIRST_CALL, auth=False
+            )
+            say(
+                "A first call from Иван Петров, recorded: in half a minute its "
+                "recording plays in Media → MANGO OFFICE"
             )
         elif self.language:
             self._wait_until_running()

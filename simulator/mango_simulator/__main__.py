@@ -17,7 +17,7 @@ import sys
 
 from . import control
 from .dialect import DIALECTS, SERVER_CLIENT
-from .simulator import MangoSimulator
+from .simulator import RECORD_LINK_TTL, MangoSimulator
 
 _LOGGER = logging.getLogger("mango_simulator")
 
@@ -83,6 +83,13 @@ scenarios; simulator/mango_simulator/telephony.py describes each scenario in ful
         help="seconds until a recording is AVAILABLE (default 5)",
     )
     parser.add_argument(
+        "--record-link-ttl",
+        type=float,
+        default=RECORD_LINK_TTL,
+        metavar="SECONDS",
+        help=f"seconds a recording's link works (default {RECORD_LINK_TTL:.0f})",
+    )
+    parser.add_argument(
         "--seed", type=int, default=None, help="seed for reproducible ids and choices"
     )
     parser.add_argument(
@@ -112,6 +119,7 @@ async def run(args: argparse.Namespace, stop: asyncio.Event | None = None) -> No
         record_delay=args.record_delay,
         seed=args.seed,
         dialect=args.dialect,
+        record_link_ttl=args.record_link_ttl,
     )
     if args.state is not None:
         sim.load_state(args.state)

@@ -16,10 +16,12 @@ POST /_simulator/faults     {"drop_websockets": true} | {"refuse_websockets": 30
                             {"fail_for": {"path", "seconds", "mode" or "modes": [...]}} |
                             {"revoke_token": "..."} |
                             {"send_malformed": "101"} | {"send_unknown": "101"} |
-                            {"stall_websockets": true} | {"duplicate_live_into_missed": true}
+                            {"stall_websockets": true} | {"duplicate_live_into_missed": true} |
+                            {"expire_record_links": true} | {"delete_record": "record id"}
 POST /_simulator/config     {"add_token": "..."} | {"add_extension": "104"} |
                             {"auto_calls": 20 (seconds) or 0 (off)} |
-                            {"step_delay": 2} | {"record_delay": 10} | {"hang_seconds": 5}
+                            {"step_delay": 2} | {"record_delay": 10} | {"hang_seconds": 5} |
+                            {"record_link_ttl": 60 (seconds a recording's link works)}
 """
 
 import base64
@@ -214,6 +216,10 @@ class _Control:
                 value.get("modes", str(value.get("mode", "500"))),
             )
 
+        def expire_links(value: Any) -> None:
+            if value:
+                sim.expire_record_links()
+
         actions: dict[str, _Action] = {
             "drop_websockets": drop,
             "refuse_websockets": lambda value: sim.refuse_websockets(float(value)),
@@ -227,6 +233,8 @@ class _Control:
             "duplicate_live_into_missed": lambda value: sim.duplicate_live_into_missed(
                 bool(value)
             ),
+            "expire_record_links": expire_links,
+            "delete_record": lambda value: sim.delete_record(str(value)),
         }
         return await _apply(await _body(request), actions)
 
@@ -250,6 +258,7 @@ class _Control:
             "step_delay": set_delay("step_delay"),
             "record_delay": set_delay("record_delay"),
             "hang_seconds": set_delay("hang_seconds"),
+            "record_link_ttl": set_delay("record_link_ttl"),
         }
         return await _apply(await _body(request), actions)
 

@@ -5,6 +5,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 import contextlib
 from dataclasses import dataclass, field
+import hashlib
+import hmac
 import itertools
 import json
 import logging
@@ -13,9 +15,10 @@ import secrets
 import time
 from typing import Any, Final
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from yarl import URL
 
+from . import audio
 from .dialect import DIALECTS, SERVER_CLIENT, VPBX, result_code, to_vpbx
 from .telephony import DEFAULT_LINE, Telephony
 from .wire import (
@@ -58,10 +61,8 @@ DEFAULT_LIMIT: Final = 100
 FAULT_MODES: Final = frozenset({"500", "timeout", "malformed", "proxy403"})
 # How long the server waits for a client to answer its close frame.
 _WS_CLOSE_TIMEOUT: Final = 1.0
-# A tiny MPEG audio payload: an ID3 header and one silent frame header.
-RECORD_BYTES: Final = (
-    b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + bytes(413)
-)
+# How long a recording's link works (the vendor's links are signed and expire).
+RECORD_LINK_TTL: Final = 3600.0
 MALFORMED_FRAME: Final = '{"routeKey": "/call", "data": {"call_id": '
 UNKNOWN_FRAME: Final = json.dumps(
     {"routeKey": "/simulator_unknown", "data": {"hello": 1}}
@@ -189,6 +190,7 @@ class MangoSimulator(Telephony):
         missed_ttl: float = MISSED_TTL,
         hang_seconds: float = 120.0,
         dialect: str = SERVER_CLIENT,
+        record_link_ttl: float = RECORD_LINK_TTL,
     ) -> None:
         """Configure the simulated account.
 
@@ -203,6 +205,7 @@ class MangoSimulator(Telephony):
             hang_seconds: how long a "timeout" fault hangs (at most; stop() ends it).
             dialect: "server-client" (the wire format as assumed), or "vpbx":
                 frames and result codes in the VPBX API's spellings (dialect.py).
+            record_link_ttl: seconds a recording's link works (by the clock).
         """
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {DIALECTS}")
@@ -217,6 +220,8 @@ class MangoSimulator(Telephony):
         self._missed_ttl = missed_ttl
         self.hang_seconds = hang_seconds
         self.dialect = dialect
+        self.record_link_ttl = record_link_ttl
+        self._link_key = secrets.token_bytes(16)
         # Route request ids and the command ids the client sent with them.
         self._command_ids: dict[str, str] = {}
         self._users: dict[str, _User] = {}
@@ -525,7 +530,29 @@ class MangoSimulator(Telephony):
         return self._random.choice(provisioned) if provisioned else None
 
     def _record_file_url(self, record_id: str) -> str:
-        return f"{self.url}/records/{record_id}.mp3"
+        return self._record_link(self.url, record_id)
+
+    def _record_link(self, root: str, record_id: str) -> str:
+        """A signed link that works for record_link_ttl, as a storage service's do."""
+        expires = str(int(self._clock() + self.record_link_ttl))
+        query = {"expires": expires, "signature": self._sign(record_id, expires)}
+        return str(URL(f"{root}/records/{record_id}{audio.SUFFIX}").with_query(query))
+
+    def _sign(self, record_id: str, expires: str) -> str:
+        message = f"{record_id}:{expires}".encode()
+        return hmac.new(self._link_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def expire_record_links(self) -> None:
+        """Every recording link given so far stops working (HTTP 403); new ones work."""
+        self._link_key = secrets.token_bytes(16)
+
+    def delete_record(self, record_id: str) -> None:
+        """The service no longer has a recording: no link, no file.
+
+        Raises:
+            KeyError: no such recording.
+        """
+        del self._records[record_id]
 
     # -- registration --------------------------------------------------------
 
@@ -869,8 +896,8 @@ class MangoSimulator(Telephony):
     ) -> dict[str, Any]:
         record_id = params.text(PARAM_RECORD_ID)
         if record_id not in self._records:
-            raise ApiError(CODE_RECORD_NOT_FOUND)
-        return {"url": f"http://{request.host}/records/{record_id}.mp3"}
+            raise ApiError(CODE_RECORD_NOT_FOUND)  # not ready yet, or gone
+        return {"url": self._record_link(f"http://{request.host}", record_id)}
 
     # -- HTTP: websockets and files ------------------------------------------
 
@@ -906,10 +933,40 @@ class MangoSimulator(Telephony):
         return ws
 
     async def _handle_record_file(self, request: web.Request) -> web.StreamResponse:
-        record_id = request.match_info["name"].removesuffix(".mp3")
-        if record_id not in self._records:
-            raise web.HTTPNotFound
-        return web.Response(body=RECORD_BYTES, content_type="audio/mpeg")
+        """A recording's audio, by a link that has not expired; Range requests work."""
+        record_id = request.match_info["name"].removesuffix(audio.SUFFIX)
+        expires = request.query.get("expires", "")
+        signature = request.query.get("signature", "")
+        if (
+            not expires.isdigit()
+            or int(expires) < self._clock()
+            or not hmac.compare_digest(signature, self._sign(record_id, expires))
+        ):
+            _LOGGER.info("recording %s: link expired or forged", record_id)
+            return web.Response(status=403, text="Link expired")
+        if (seconds := self._records.get(record_id)) is None:
+            return web.Response(status=404, text="No such recording")
+        body = audio.wav(audio.speech_like_pcm(), seconds)
+        headers = {hdrs.ACCEPT_RANGES: "bytes"}
+        try:
+            wanted = request.http_range
+        except ValueError:
+            wanted = slice(len(body), None)  # unreadable: not satisfiable
+        if hdrs.RANGE not in request.headers:
+            return web.Response(
+                body=body, content_type=audio.CONTENT_TYPE, headers=headers
+            )
+        start, stop, _ = wanted.indices(len(body))
+        if start >= stop:
+            headers[hdrs.CONTENT_RANGE] = f"bytes */{len(body)}"
+            return web.Response(status=416, headers=headers)
+        headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{stop - 1}/{len(body)}"
+        return web.Response(
+            status=206,
+            body=body[start:stop],
+            content_type=audio.CONTENT_TYPE,
+            headers=headers,
+        )
 
 
 def peak_per_second(times: Iterable[float]) -> int:

@@ -116,7 +116,8 @@ class Telephony(ABC):
         self._clock = clock
         self._random = random.Random(seed)
         self._legs: dict[str, Leg] = {}
-        self._records: dict[str, Leg] = {}  # record_id -> leg, once AVAILABLE
+        # record_id -> the recording's seconds, once AVAILABLE (until deleted).
+        self._records: dict[str, int] = {}
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._auto_task: asyncio.Task[None] | None = None
@@ -322,7 +323,7 @@ class Telephony(ABC):
         await self._pause(self.record_delay)
         if self._stopping.is_set():
             return record_id
-        self._records[record_id] = leg
+        self._records[record_id] = duration
         await self._push(
             leg.owner,
             ROUTE_RECORD,

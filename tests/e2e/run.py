@@ -31,6 +31,7 @@ from scripts.demo.provision import (
 
 from . import CHROMIUM
 from .instance import CALLER, TALK_SECONDS, WAIT_TIMEOUT, E2EError, Instance
+from .media import play_a_recording
 
 # Headless, and nothing that reaches out to the network (the machine may be offline).
 CHROMIUM_ARGS: Final = (
@@ -451,6 +452,7 @@ def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
                         first=True,
                     )
                     automation_from_blueprint(browser, instance, EXTENSIONS[0])
+                    play_a_recording(browser, instance, EXTENSIONS[0], "media.png")
                     say(
                         "==> Russian (the server's language, then the entries reloaded)"
                     )

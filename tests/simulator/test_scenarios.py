@@ -90,8 +90,8 @@ async def test_incoming_answered(client: Client, sim: MangoSimulator) -> None:
         assert data["timestamp"] == int(START)
     async with client.session.get(available["url"]) as response:
         assert response.status == 200
-        assert response.content_type == "audio/mpeg"
-        assert (await response.read()).startswith(b"ID3")
+        assert response.content_type == "audio/wav"
+        assert (await response.read()).startswith(b"RIFF")
 
 
 async def test_incoming_answered_without_a_recording(
@@ -128,7 +128,7 @@ async def test_record_available_only_after_the_delay(
     assert (await scenario)["record_id"] == record_id
     status, body = await client.get("record", RECORD_ID=record_id)
     assert status == 200
-    assert body["url"] == f"{sim.url}/records/{record_id}.mp3"
+    assert body["url"].startswith(f"{sim.url}/records/{record_id}.wav?")
 
 
 @pytest.mark.parametrize("reason", [1110, 1111])
@@ -371,7 +371,9 @@ async def test_records_url_for_unknown_record_is_404(
     client: Client, sim: MangoSimulator
 ) -> None:
     """Unknown recordings are not served; record answers 113 with HTTP 404."""
-    async with client.session.get(f"{sim.url}/records/unknown.mp3") as response:
+    sim.record_link_ttl = 60
+    link = sim._record_file_url("unknown")
+    async with client.session.get(link) as response:
         assert response.status == 404
     status, body = await client.get("record", RECORD_ID="unknown")
     assert (status, body["Result"]["code"]) == (404, 113)
