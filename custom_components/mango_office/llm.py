@@ -13,7 +13,13 @@ from homeassistant.helpers.llm import (
 )
 
 from .const import DOMAIN
-from .intents import INTENT_CALLBACK, INTENT_LAST_CALLER, INTENT_MISSED_CALLS
+from .intents import (
+    INTENT_CALLBACK,
+    INTENT_CALLS_TO_RETURN,
+    INTENT_LAST_CALLER,
+    INTENT_MISSED_CALLS,
+    INTENT_RETURN_CALL,
+)
 
 # Title and what the tool does to the world, by intent.
 TOOLS: Final = {
@@ -27,6 +33,11 @@ TOOLS: Final = {
         "Missed calls",
         ToolAnnotations(read_only=True, open_world=False),
     ),
+    INTENT_CALLS_TO_RETURN: (
+        "Calls to return",
+        ToolAnnotations(read_only=True, open_world=False),
+    ),
+    INTENT_RETURN_CALL: ("Call back", ToolAnnotations(open_world=True)),
 }
 
 
