@@ -434,7 +434,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     ) -> None:
         """The user ticked, unticked or deleted items of the calls to return."""
         self._history_store.set_to_return(completed or {}, deleted)
-        self._publish()
+        # Shown at once, connected or not: the list is kept here.
+        self.data = self._data()
+        self.async_update_listeners()
 
     def _deliver(self, news: list[Notification]) -> None:
         """Fire the bus events, then show the news, or keep it while not live."""

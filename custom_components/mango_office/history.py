@@ -9,7 +9,7 @@ item; an answered call with that number, either way, completes it.
 Both save to and load from plain dicts and check every saved field.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypedDict
@@ -105,8 +105,9 @@ class HistoryCall:
 class CallHistory:
     """The extension's calls of the last two weeks; see the module's docstring."""
 
-    def __init__(self, calls: Iterable[HistoryCall] = ()) -> None:
+    def __init__(self, extension: str, calls: Iterable[HistoryCall] = ()) -> None:
         """Start from what was saved (oldest first), or nothing."""
+        self.extension = extension
         self._calls: dict[str, HistoryCall] = {}
         self._by_leg: dict[str, str] = {}
         for call in calls:
@@ -117,13 +118,17 @@ class CallHistory:
         """Every call kept, by entry_id, oldest first."""
         return self._calls
 
+    def latest_first(self) -> Iterator[HistoryCall]:
+        """Every call kept, the one heard of last first."""
+        return reversed(self._calls.values())
+
     def get(self, entry_id: str) -> HistoryCall | None:
         """The call of that entry_id, if it is kept."""
         return self._calls.get(entry_id)
 
     def recording(self, record_id: str) -> tuple[HistoryCall, Recording] | None:
         """The call that has this recording, and the recording."""
-        for call in reversed(self._calls.values()):
+        for call in self.latest_first():
             for recording in call.recordings:
                 if recording.record_id == record_id:
                     return call, recording
@@ -256,12 +261,11 @@ class CallHistory:
             return known.answered_at or answered_at
         return answered_at if call_id == legs[-1] else known.answered_at
 
-    @staticmethod
     def _transfers(
-        known: HistoryCall, callee: str | None, incoming: bool
+        self, known: HistoryCall, callee: str | None, incoming: bool
     ) -> tuple[str, ...]:
         """A leg that rings someone new (not the extension, not the other party) is a transfer."""
-        if not incoming or callee is None or callee == known.number:
+        if not incoming or callee in (None, self.extension, known.number):
             return known.transfers
         return _added(known.transfers, callee, MAX_TRANSFERS)
 
@@ -297,9 +301,10 @@ class CallsToReturn:
     def items(self) -> list[ReturnItem]:
         """Every item, the latest missed call first."""
         if self._sorted is None:
+            # Of the same second, the one changed last comes first.
             self._sorted = sorted(
-                self._items.values(), key=lambda item: item.last_missed_at, reverse=True
-            )
+                self._items.values(), key=lambda item: item.last_missed_at
+            )[::-1]
         return self._sorted
 
     def open_items(self) -> list[ReturnItem]:
@@ -358,6 +363,7 @@ class CallsToReturn:
         self._sorted = None
 
     def _set(self, item: ReturnItem) -> None:
+        self._items.pop(item.uid, None)
         self._items[item.uid] = item
         if len(self._items) > MAX_TO_RETURN:
             # The oldest done item goes first, else the oldest of all.
@@ -396,7 +402,9 @@ def history_as_dict(history: CallHistory, to_return: CallsToReturn) -> StoredHis
     return {"calls": history.as_dict(), "to_return": to_return.as_dict()}
 
 
-def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
+def restore_history(
+    extension: str, stored: object
+) -> tuple[CallHistory, CallsToReturn]:
     """Take back what history_as_dict saved, leaving out whatever does not check out."""
     calls: object = None
     items: object = None
@@ -404,9 +412,12 @@ def restore_history(stored: object) -> tuple[CallHistory, CallsToReturn]:
         calls, items = stored.get("calls"), stored.get("to_return")
     return (
         CallHistory(
-            call
-            for value in (calls[-MAX_HISTORY:] if isinstance(calls, list) else ())
-            if (call := _call_from_dict(value)) is not None
+            extension,
+            (
+                call
+                for value in (calls[-MAX_HISTORY:] if isinstance(calls, list) else ())
+                if (call := _call_from_dict(value)) is not None
+            ),
         ),
         CallsToReturn(
             item

@@ -145,3 +145,10 @@ class Phonebook:
             for number, rating in ratings.items()
             if rating == best
         }
+
+
+def display_number(number: str) -> str:
+    """A number as people write it: "+79161234567" is "+7 916 123-45-67"."""
+    if len(number) == 12 and number.startswith("+7") and number[1:].isdecimal():
+        return f"+7 {number[2:5]} {number[5:8]}-{number[8:10]}-{number[10:]}"
+    return number

@@ -1,9 +1,10 @@
-"""Actions of the MANGO OFFICE integration: callback, find_contact, transfer, route and get_record."""
+"""Actions of the MANGO OFFICE integration: callback, find_contact, transfer, route, get_record and get_calls."""
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
@@ -16,6 +17,8 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonObjectType
 import voluptuous as vol
 
 from .api import CallState, TransferMethod
@@ -31,6 +34,7 @@ from .const import (
 )
 from .coordinator import MangoConfigEntry, MangoCoordinator
 from .helpers import action_errors
+from .history import MAX_HISTORY, OUTCOMES, HistoryCall
 from .phonebook import normalize_number
 
 SERVICE_CALLBACK: Final = "callback"
@@ -38,9 +42,13 @@ SERVICE_TRANSFER: Final = "transfer"
 SERVICE_ROUTE: Final = "route"
 SERVICE_GET_RECORD: Final = "get_record"
 SERVICE_FIND_CONTACT: Final = "find_contact"
+SERVICE_GET_CALLS: Final = "get_calls"
 
 ATTR_NUMBER: Final = "number"
 ATTR_METHOD: Final = "method"
+ATTR_SINCE: Final = "since"
+ATTR_OUTCOME: Final = "outcome"
+ATTR_LIMIT: Final = "limit"
 
 _ENTRY_SCHEMA = vol.Schema(
     {
@@ -62,6 +70,15 @@ ROUTE_SCHEMA = _ENTRY_SCHEMA.extend(
     {vol.Required(ATTR_CALL_ID): cv.string, vol.Required(ATTR_TO): cv.string}
 )
 GET_RECORD_SCHEMA = _ENTRY_SCHEMA.extend({vol.Required(ATTR_RECORD_ID): cv.string})
+GET_CALLS_SCHEMA = _ENTRY_SCHEMA.extend(
+    {
+        vol.Optional(ATTR_SINCE): cv.datetime,
+        vol.Optional(ATTR_OUTCOME): vol.All(cv.ensure_list, [vol.In(OUTCOMES)]),
+        vol.Optional(ATTR_LIMIT, default=20): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=MAX_HISTORY)
+        ),
+    }
+)
 
 
 def loaded_coordinators(hass: HomeAssistant) -> list[MangoCoordinator]:
@@ -246,6 +263,75 @@ async def _async_get_record(call: ServiceCall) -> ServiceResponse:
     return {ATTR_URL: url}
 
 
+async def _async_get_calls(call: ServiceCall) -> ServiceResponse:
+    """Return the calls of one extension, or of every one, the latest first."""
+    hass = call.hass
+    if ATTR_DEVICE_ID in call.data or ATTR_CONFIG_ENTRY_ID in call.data:
+        coordinators = [_coordinator(hass, call)]
+    else:
+        coordinators = loaded_coordinators(hass)
+    since = call.data.get(ATTR_SINCE)
+    if since is not None and since.tzinfo is None:
+        # A time without a zone is the installation's.
+        since = since.replace(tzinfo=dt_util.get_default_time_zone())
+    return calls_response(
+        coordinators, since, call.data.get(ATTR_OUTCOME), call.data[ATTR_LIMIT]
+    )
+
+
+def calls_response(
+    coordinators: Iterable[MangoCoordinator],
+    since: datetime | None,
+    outcomes: Collection[str] | None,
+    limit: int,
+) -> JsonObjectType:
+    """The calls of some extensions that pass the filters, the latest first."""
+    calls = sorted(
+        (
+            (coordinator.extension, item)
+            for coordinator in coordinators
+            # Of the same second, the one heard of last comes first.
+            for item in coordinator.history.latest_first()
+            if (since is None or item.started_at >= since)
+            and (outcomes is None or item.outcome in outcomes)
+        ),
+        key=lambda pair: pair[1].started_at,
+        reverse=True,
+    )
+    return {
+        "calls": [
+            history_call_data(extension, item) for extension, item in calls[:limit]
+        ]
+    }
+
+
+def history_call_data(extension: str, call: HistoryCall) -> dict[str, Any]:
+    """One call of the history as response data (a recording's link: get_record)."""
+    return {
+        "extension": extension,
+        "entry_id": call.entry_id,
+        "direction": call.direction,
+        "number": call.number,
+        "name": call.name,
+        "started_at": call.started_at.isoformat(),
+        "answered_at": None
+        if call.answered_at is None
+        else call.answered_at.isoformat(),
+        "ended_at": None if call.ended_at is None else call.ended_at.isoformat(),
+        "talk_time": call.talk_time,
+        "outcome": call.outcome,
+        "transfers": list(call.transfers),
+        "recordings": [
+            {
+                ATTR_RECORD_ID: recording.record_id,
+                "duration": recording.duration,
+                "ready": recording.ready,
+            }
+            for recording in call.recordings
+        ],
+    }
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
@@ -278,5 +364,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_GET_RECORD,
         _async_get_record,
         schema=GET_RECORD_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_CALLS,
+        _async_get_calls,
+        schema=GET_CALLS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )

@@ -113,7 +113,7 @@ class HistoryStore(_BatchedStore[StoredHistory]):
         stored = await self._async_load_checked(
             f"call history of extension {extension}"
         )
-        self.history, self.calls_to_return = restore_history(stored)
+        self.history, self.calls_to_return = restore_history(extension, stored)
 
     def remember(self, event: CallEvent, news: Sequence[CallNews]) -> None:
         """Write a call event into the history; an ended call may change the list."""

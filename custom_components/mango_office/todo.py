@@ -1,0 +1,120 @@
+"""The calls to return of an extension, as a to-do list.
+
+A missed call adds its number's item, or updates it; an answered call with
+that number, either way, completes it. The user may tick, untick or delete
+items; what they say is kept with the list.
+"""
+
+from collections.abc import Sequence
+from typing import override
+
+from homeassistant.components.todo import (
+    TodoItem,
+    TodoItemStatus,
+    TodoListEntity,
+    TodoListEntityFeature,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import translation
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .coordinator import MangoConfigEntry, MangoCoordinator
+from .entity import MangoEntity
+from .history import ReturnItem
+from .phonebook import display_number
+
+# Push only: the list changes with what the coordinator was told.
+PARALLEL_UPDATES = 0
+
+CALLS_TO_RETURN = EntityDescription(
+    key="calls_to_return", translation_key="calls_to_return"
+)
+_SUMMARY_KEY = f"component.{DOMAIN}.exceptions.todo_item.message"
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MangoConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the list of calls to return of each extension."""
+    # The items read in the installation's language, as the entities' names do.
+    strings = await translation.async_get_translations(
+        hass, hass.config.language, "exceptions", {DOMAIN}
+    )
+    summary = strings[_SUMMARY_KEY]
+    entry.runtime_data.async_add_entities_with(
+        lambda coordinator: async_add_entities(
+            [MangoCallsToReturn(coordinator, CALLS_TO_RETURN, summary)],
+            config_subentry_id=coordinator.subentry_id,
+        )
+    )
+
+
+class MangoCallsToReturn(MangoEntity, TodoListEntity):
+    """The numbers whose calls went unanswered, the latest first.
+
+    It stays available while the connection is lost: the list is kept here,
+    and the user may still tick it off.
+    """
+
+    _attr_supported_features = (
+        TodoListEntityFeature.UPDATE_TODO_ITEM | TodoListEntityFeature.DELETE_TODO_ITEM
+    )
+
+    def __init__(
+        self,
+        coordinator: MangoCoordinator,
+        description: EntityDescription,
+        summary: str,
+    ) -> None:
+        """Word the items with `summary` (who, how many missed, when last)."""
+        super().__init__(coordinator, description)
+        self._summary = summary
+        self._shown: Sequence[ReturnItem] | None = None
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Always: the list does not need the connection."""
+        return True
+
+    @override
+    def _show(self) -> object:
+        items = self.coordinator.data.to_return
+        # The same list until it changes: the items are worded once per change.
+        if items is not self._shown:
+            self._shown = items
+            self._attr_todo_items = [self._item(item) for item in items]
+        return items
+
+    def _item(self, item: ReturnItem) -> TodoItem:
+        number = display_number(item.number)
+        return TodoItem(
+            uid=item.uid,
+            summary=self._summary.format(
+                who=number if item.name is None else f"{item.name} · {number}",
+                missed=item.missed,
+                time=dt_util.as_local(item.last_missed_at).strftime("%H:%M"),
+            ),
+            status=TodoItemStatus.COMPLETED
+            if item.completed
+            else TodoItemStatus.NEEDS_ACTION,
+            due=item.last_missed_at,
+        )
+
+    @override
+    async def async_update_todo_item(self, item: TodoItem) -> None:
+        """Tick or untick an item; its words are the list's own."""
+        if item.uid is not None and item.status is not None:
+            self.coordinator.async_set_to_return(
+                completed={item.uid: item.status == TodoItemStatus.COMPLETED}
+            )
+
+    @override
+    async def async_delete_todo_items(self, uids: list[str]) -> None:
+        """Take items off the list."""
+        self.coordinator.async_set_to_return(deleted=uids)
