@@ -528,6 +528,10 @@ async def test_sentences_name_the_extension(
     assert said == "Пропущенных звонков нет."
     said = await converse(hass, "who called me last on extension 103", "en")
     assert said == "No MANGO OFFICE extension 103 is set up."
+    said = await converse(hass, "who called me last on extension one", "en")
+    assert said == "No MANGO OFFICE extension one is set up."
+    said = await converse(hass, "кому мне перезвонить на номере сто", "ru")
+    assert said == "Внутренний номер MANGO OFFICE сто не настроен."
 
 
 # -- calls to return ------------------------------------------------------------

@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 
 SENTENCES_DIR: Final = Path(__file__).parent / "sentences"
 LANGUAGES: Final = ("en", "ru")
+EXTENSION_LIST: Final = "mango_extension"
 _RULE: Final = re.compile(r"<([^<>]+)>")
 _LIST_AS_SLOT: Final = re.compile(r"\{[^{}:]+:([^{}]+)\}")
 
@@ -72,20 +73,29 @@ class Sentences:
     """The trigger's action: understand what was said and handle it as the intent."""
 
     def __init__(self, hass: HomeAssistant, sentences: dict[str, Any]) -> None:
-        """Parse the sentences once."""
+        """Parse the sentences once, strictly and as the trigger took them."""
         self._hass = hass
         self._intents = Intents.from_dict(sentences)
+        # An extension said in words ("extension one") still gets its answer.
+        self._loose = Intents.from_dict(
+            {
+                **sentences,
+                "lists": {**sentences["lists"], EXTENSION_LIST: {"wildcard": True}},
+            }
+        )
 
     async def async_heard(
         self, run_variables: dict[str, Any], context: Context | None = None
-    ) -> ScriptRunResult | None:
+    ) -> ScriptRunResult:
         """Handle the intent said; the answer is what the agent says."""
         trigger = run_variables["trigger"]
         user_input = trigger["user_input"]
-        result = recognize_best(trigger["sentence"], self._intents)
-        if result is None:
-            # Only a wildcard extension ("extension one") gets past the trigger.
-            return None
+        text = trigger["sentence"]
+        result = recognize_best(text, self._intents) or recognize_best(
+            text, self._loose
+        )
+        # The trigger matched one of these very sentences.
+        assert result is not None
         response = await intent.async_handle(
             self._hass,
             DOMAIN,
@@ -100,7 +110,7 @@ class Sentences:
                 }
                 for name, entity in result.entities.items()
             },
-            text_input=trigger["sentence"],
+            text_input=text,
             context=Context(**user_input["context"]),
             language=user_input["language"],
             assistant=CONVERSATION,
