@@ -34,6 +34,7 @@ from custom_components.mango_office.const import (
     EVENT_ROUTE_RESULT,
 )
 from custom_components.mango_office.coordinator import MangoCoordinator
+from custom_components.mango_office.history import OUTCOMES
 from mango_simulator import MangoSimulator
 
 from .conftest import (
@@ -58,6 +59,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     services.SERVICE_TRANSFER: services.TRANSFER_SCHEMA,
     services.SERVICE_ROUTE: services.ROUTE_SCHEMA,
     services.SERVICE_GET_RECORD: services.GET_RECORD_SCHEMA,
+    services.SERVICE_GET_CALLS: services.GET_CALLS_SCHEMA,
 }
 
 
@@ -882,7 +884,7 @@ async def test_no_entry_loaded(
 async def test_services_registered(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Exactly the five actions are registered, those with answers as such."""
+    """Exactly the six actions are registered, those with answers as such."""
     registered = hass.services.async_services_for_domain(DOMAIN)
     assert set(registered) == set(SCHEMAS)
     assert {
@@ -890,6 +892,7 @@ async def test_services_registered(
     } == {
         "callback": "optional",
         "find_contact": "only",
+        "get_calls": "only",
         "get_record": "only",
         "route": "optional",
         "transfer": "none",
@@ -901,7 +904,8 @@ async def test_services_registered(
 def test_services_yaml_matches_schemas() -> None:
     """services.yaml describes every field of every schema, required and default alike.
 
-    The extension is required in the editor: with two it must be named.
+    The extension is required in the editor: with two it must be named
+    (get_calls without one lists every extension's calls).
     """
     described = load_yaml_dict(str(INTEGRATION / "services.yaml"))
     assert set(described) == set(SCHEMAS)
@@ -913,16 +917,20 @@ def test_services_yaml_matches_schemas() -> None:
             spec = fields[field]
             # The editor always asks for the extension; YAML may leave it out
             # while only one is set up.
-            required = isinstance(key, vol.Required) or field == ATTR_DEVICE_ID
+            required = isinstance(key, vol.Required) or (
+                field == ATTR_DEVICE_ID and name != services.SERVICE_GET_CALLS
+            )
             assert bool(spec.get("required")) == required, (name, field)
             assert "selector" in spec, (name, field)
             if key.default is not vol.UNDEFINED:
-                assert spec.get("default") == str(key.default()), (name, field)
+                assert str(spec.get("default")) == str(key.default()), (name, field)
             else:
                 assert "default" not in spec, (name, field)
     # The method selector offers exactly what the schema takes.
     options = described["transfer"]["fields"]["method"]["selector"]["select"]["options"]
     assert options == [method.value for method in services.TransferMethod]
+    outcomes = described["get_calls"]["fields"]["outcome"]["selector"]["select"]
+    assert outcomes["options"] == OUTCOMES
 
 
 @pytest.mark.parametrize("name", ["strings.json", "translations/ru.json"])

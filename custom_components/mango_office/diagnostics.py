@@ -5,6 +5,7 @@ what is needed to correct it: the counters of what the channel skipped and
 why, and the latest raw frames and request/answer pairs, redacted.
 """
 
+from collections import Counter
 from dataclasses import asdict
 from typing import Any, Final
 
@@ -85,6 +86,7 @@ def _extension(
 ) -> dict[str, Any]:
     channel = coordinator.channel
     calls = coordinator.data.calls
+    history = coordinator.history
     stats = channel.stats
     return {
         "subentry_id": coordinator.subentry_id,
@@ -117,4 +119,18 @@ def _extension(
         "calls": [asdict(call) for call in calls.calls.values()],
         "missed_calls": calls.missed_calls,
         "last_caller": asdict(calls.last_caller) if calls.last_caller else None,
+        # Counts only: the history's numbers are the user's business.
+        "history": {
+            "calls": len(history.calls),
+            "outcomes": dict(
+                Counter(
+                    call.outcome or "in_progress" for call in history.calls.values()
+                )
+            ),
+            "recordings": sum(len(call.recordings) for call in history.calls.values()),
+        },
+        "calls_to_return": {
+            "open": len(coordinator.calls_to_return.open_items()),
+            "all": len(coordinator.calls_to_return.items),
+        },
     }

@@ -165,31 +165,38 @@ class CallHistory:
                 legs=(),
             )
         legs = _added(known.legs, leg.call_id, MAX_LEGS)
-        call = replace(
-            known,
-            answered_at=self._answered_at(known, leg.answered_at, leg.call_id, legs),
-            legs=legs,
-            transfers=self._transfers(known, leg.callee_number, incoming),
-            number=known.number or number,
-            name=known.name or name,
-            # A call goes on while any of its legs does.
-            ended_at=None,
-        )
+        answered_at = self._answered_at(known, leg.answered_at, leg.call_id, legs)
+        # A call goes on while any of its legs does.
+        ended_at: datetime | None = None
+        talk_time = known.talk_time
+        outcome = known.outcome
         if event.state is CallState.DISCONNECTED:
             ended_at = news[-1].time
-            outcome = _outcome(call, event, news)
-            call = replace(
-                call,
-                ended_at=ended_at,
-                talk_time=None
-                if call.answered_at is None
-                else max(0, round((ended_at - call.answered_at).total_seconds())),
-                # A leg that just hung up says less than one that ended busy.
-                outcome=known.outcome
-                if outcome == OUTCOME_FAILED and known.outcome is not None
-                else outcome,
-            )
-        self._put(call)
+            if answered_at is not None:
+                talk_time = max(0, round((ended_at - answered_at).total_seconds()))
+            ended = _outcome(answered_at, event, news)
+            # A leg that just hung up says less than one that ended busy.
+            if ended != OUTCOME_FAILED or outcome is None:
+                outcome = ended
+        # One new record a message, built whole: this is paid for every message.
+        call = HistoryCall(
+            entry_id=key,
+            direction=known.direction,
+            number=known.number or number,
+            name=known.name or name,
+            started_at=known.started_at,
+            answered_at=answered_at,
+            ended_at=ended_at,
+            talk_time=talk_time,
+            outcome=outcome,
+            transfers=self._transfers(known, leg.callee_number, incoming),
+            recordings=known.recordings,
+            legs=legs,
+        )
+        if legs is known.legs:
+            self._calls[key] = call
+        else:
+            self._put(call)
         return call
 
     def add_recording(self, event: RecordEvent) -> HistoryCall | None:
@@ -427,9 +434,11 @@ def restore_history(
     )
 
 
-def _outcome(call: HistoryCall, event: CallEvent, news: Sequence[CallNews]) -> str:
+def _outcome(
+    answered_at: datetime | None, event: CallEvent, news: Sequence[CallNews]
+) -> str:
     """How a call ended, from the tracker's word on it and the service's reason."""
-    if call.answered_at is not None:
+    if answered_at is not None:
         return OUTCOME_ANSWERED
     if any(item.event_type == CALL_MISSED for item in news):
         return OUTCOME_MISSED
