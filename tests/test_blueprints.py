@@ -1,6 +1,5 @@
 """The blueprints in blueprints/automation/mango_office, loaded by HA and run against the simulator."""
 
-import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -21,7 +20,6 @@ from pytest_homeassistant_custom_component.common import (
 from mango_simulator import MangoSimulator
 
 from .conftest import CALLER, EXTENSION, extension_of, wait_for_state, wait_until
-from .test_intents import PHONEBOOK
 from .test_services import MOBILE, set_phonebook
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "mango_office"
@@ -77,34 +75,9 @@ def notifications(hass: HomeAssistant) -> list[ServiceCall]:
     return async_mock_service(hass, "notify", "mobile_app_pixel_7")
 
 
-async def start_conversation(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Give extension 101 the voice tests' phonebook and start HA's default agent."""
-    await set_phonebook(hass, entry, PHONEBOOK)
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
-
-
-async def converse(hass: HomeAssistant, text: str, language: str) -> str:
-    """Say something to HA's default agent through conversation.process; return its answer."""
-    response = await hass.services.async_call(
-        "conversation",
-        "process",
-        {"text": text, "language": language},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
-    answer: str = response["response"]["speech"]["plain"]["speech"]
-    return answer
-
-
 def test_the_blueprints() -> None:
-    """The three blueprints of the issue are there."""
-    assert NAMES == [
-        "ivr_routing.yaml",
-        "missed_call_notification.yaml",
-        "voice_callback.yaml",
-    ]
+    """The blueprints are there; the integration understands voice by itself."""
+    assert NAMES == ["ivr_routing.yaml", "missed_call_notification.yaml"]
 
 
 @pytest.mark.usefixtures("blueprint_dir")
@@ -255,110 +228,3 @@ async def test_ivr_routing(
         routed.append((caller, params["TO_NUMBER"]))
 
     assert routed == [(MOBILE, "102"), (CALLER, "104"), ("+74990000000", "103")]
-
-
-@pytest.mark.usefixtures("blueprint_dir")
-@pytest.mark.parametrize(
-    ("language", "text", "number", "answer"),
-    [
-        ("ru", "позвони Ивану Петрову", CALLER, "Звоню: Иван Петров."),
-        ("ru", "набери Марию", "+79163333333", "Звоню: Мария Сидорова."),
-        ("ru", "перезвони Ване", CALLER, "Звоню: Иван Петров."),
-        ("ru", "позвони в бухгалтерию", "102", "Звоню: Бухгалтерия."),
-        ("en", "call John Smith", "+14155550100", "Calling John Smith."),
-        ("en", "call Ivan", CALLER, "Calling Иван Петров."),
-    ],
-)
-async def test_voice_callback(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: MangoSimulator,
-    *,
-    language: str,
-    text: str,
-    number: str,
-    answer: str,
-) -> None:
-    """A sentence to HA's default agent, in English or Russian, places the callback."""
-    await start_conversation(hass, init_integration)
-    await use_blueprint(hass, "voice_callback.yaml", {})
-
-    assert (await converse(hass, text, language)).startswith(answer)
-    [request] = simulator.requests_to("callback")
-    assert request.params == {
-        "COMMAND_ID": ANY,
-        "EXTENSION": EXTENSION,
-        "DESTINATION_NUMBER": number,
-    }
-
-
-@pytest.mark.usefixtures("blueprint_dir")
-@pytest.mark.parametrize(
-    ("language", "text", "answer"),
-    [
-        (
-            "ru",
-            "позвони Сидорову",
-            "Не могу позвонить: «Сидорову» не находится в телефонной книге однозначно.",
-        ),
-        (
-            "en",
-            "call Boris",
-            'I cannot call "Boris": no single phonebook entry matches.',
-        ),
-    ],
-)
-async def test_voice_callback_no_single_match(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: MangoSimulator,
-    caplog: pytest.LogCaptureFixture,
-    *,
-    language: str,
-    text: str,
-    answer: str,
-) -> None:
-    """No match or a tie: nothing is called, the assistant says so, and the log has no error."""
-    await start_conversation(hass, init_integration)
-    await use_blueprint(
-        hass,
-        "voice_callback.yaml",
-        {"extension": extension_of(init_integration).device_id},
-    )
-
-    assert (await converse(hass, text, language)).startswith(answer)
-    assert simulator.requests_to("callback") == []
-    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
-
-
-SENTENCES = Path(__file__).parent.parent / "docs" / "custom_sentences"
-
-
-@pytest.mark.parametrize(
-    ("language", "text", "answer"),
-    [
-        ("ru", "позвони Ивану Петрову", "Звоню: Иван Петров."),
-        ("ru", "набери бухгалтерию", "Звоню: Бухгалтерия."),
-        ("ru", "кто мне звонил последним", "Входящих звонков ещё не было."),
-        ("ru", "сколько у меня пропущенных звонков", "Пропущенных звонков нет."),
-        ("en", "call John Smith", "Calling John Smith."),
-        ("en", "dial Ivan", "Calling Иван Петров."),
-        ("en", "who called me last", "No call has come in yet."),
-        ("en", "how many missed calls do I have", "No missed calls."),
-    ],
-)
-async def test_custom_sentences(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    tmp_path: Path,
-    *,
-    language: str,
-    text: str,
-    answer: str,
-) -> None:
-    """The documented custom_sentences reach the intents through HA's default agent."""
-    hass.config.config_dir = str(tmp_path)
-    shutil.copytree(SENTENCES, tmp_path / "custom_sentences")
-    await start_conversation(hass, init_integration)
-
-    assert (await converse(hass, text, language)).startswith(answer)

@@ -21,13 +21,13 @@ def test_example_calls_fit_the_scenarios() -> None:
 
 
 def test_install_config_files(tmp_path: Path) -> None:
-    """A new configuration gets the included files, the blueprints and the sentences.
+    """A new configuration gets the included files and the blueprints; no sentence files.
 
-    Blueprints and sentences are the repository's again at every start; what the editors
-    wrote stays.
+    Blueprints are the repository's again at every start; what the editors wrote stays. The
+    integration brings its own sentences, so the demo shows that nothing needs copying.
     """
     install_config_files(tmp_path, ROOT, automations=READY_AUTOMATIONS)
-    blueprint = tmp_path / "blueprints/automation/mango_office/voice_callback.yaml"
+    blueprint = tmp_path / "blueprints/automation/mango_office/ivr_routing.yaml"
     blueprint.write_text("edited")
     (tmp_path / "automations.yaml").write_text("[]\n")
 
@@ -37,11 +37,9 @@ def test_install_config_files(tmp_path: Path) -> None:
     assert (tmp_path / "scripts.yaml").read_text() == ""
     assert (
         blueprint.read_bytes()
-        == (
-            ROOT / "blueprints/automation/mango_office/voice_callback.yaml"
-        ).read_bytes()
+        == (ROOT / "blueprints/automation/mango_office/ivr_routing.yaml").read_bytes()
     )
-    assert (tmp_path / "custom_sentences/ru/mango_office.yaml").is_file()
+    assert not (tmp_path / "custom_sentences").exists()
 
 
 def test_ready_automation_uses_the_blueprint(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Voice intents and LLM tools, run against the simulator, in English and Russian."""
+"""Voice intents, their sentences and LLM tools, run against the simulator, in English and Russian."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest.mock import ANY
 
 from homeassistant.core import HomeAssistant
@@ -16,10 +17,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.mango_office import llm as mango_llm
+from custom_components.mango_office.coordinator import MangoCoordinator
+from custom_components.mango_office.history import ReturnItem
 from custom_components.mango_office.intents import (
     INTENT_CALLBACK,
+    INTENT_CALLS_TO_RETURN,
     INTENT_LAST_CALLER,
     INTENT_MISSED_CALLS,
+    INTENT_RETURN_CALL,
 )
 from mango_simulator import MangoSimulator
 
@@ -56,6 +61,29 @@ def speech(response: intent.IntentResponse) -> str:
     """What the assistant says."""
     text: str = response.speech["plain"]["speech"]
     return text
+
+
+async def start_conversation(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Start HA's default agent on a configuration with no custom sentences at all."""
+    hass.config.config_dir = str(tmp_path)
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    # The integration registers its sentences once the agent is set up.
+    await hass.async_block_till_done()
+
+
+async def converse(hass: HomeAssistant, text: str, language: str) -> str:
+    """Say something to HA's default agent through conversation.process; return its answer."""
+    response = await hass.services.async_call(
+        "conversation",
+        "process",
+        {"text": text, "language": language},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    answer: str = response["response"]["speech"]["plain"]["speech"]
+    return answer
 
 
 @pytest.fixture
@@ -175,7 +203,8 @@ async def test_callback_extension(
 
     response = await handle(hass, INTENT_CALLBACK, "en", name="Ivan")
     assert speech(response) == (
-        "Several extensions are set up: 101, 102. Say which one you mean."
+        "Several extensions are set up: 101, 102. Say which one you mean, "
+        "for example: “… extension 101”."
     )
     response = await handle(hass, INTENT_CALLBACK, "ru", name="Ivan", extension="105")
     assert speech(response) == "Внутренний номер MANGO OFFICE 105 не настроен."
@@ -211,7 +240,13 @@ async def test_not_connected(
     """With no extension loaded, each intent says so."""
     await hass.config_entries.async_unload(init_integration.entry_id)
 
-    for intent_type in (INTENT_CALLBACK, INTENT_LAST_CALLER, INTENT_MISSED_CALLS):
+    for intent_type in (
+        INTENT_CALLBACK,
+        INTENT_LAST_CALLER,
+        INTENT_MISSED_CALLS,
+        INTENT_CALLS_TO_RETURN,
+        INTENT_RETURN_CALL,
+    ):
         response = await handle(hass, intent_type, "en", name="Ivan")
         assert speech(response) == "No MANGO OFFICE extension is connected."
 
@@ -340,7 +375,8 @@ async def test_the_satellite_area_picks_the_extension(
         response = await _ask(area_id)
         assert response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
         assert speech(response) == (
-            "Several extensions are set up: 101, 102. Say which one you mean."
+            "Several extensions are set up: 101, 102. Say which one you mean, "
+            "for example: “… extension 101”."
         )
     device_registry.async_update_device(
         extension_of(init_integration).device_id, area_id=hall.id
@@ -387,8 +423,12 @@ async def test_llm_tools(hass: HomeAssistant, simulator: MangoSimulator) -> None
     assert {
         "mango_office__MangoOfficeLastCaller",
         "mango_office__MangoOfficeMissedCalls",
+        "mango_office__MangoOfficeCallsToReturn",
+        "mango_office__MangoOfficeReturnCall",
     } <= set(tools)
     assert tools["mango_office__MangoOfficeMissedCalls"].annotations.read_only
+    assert tools["mango_office__MangoOfficeCallsToReturn"].annotations.read_only
+    assert not tools["mango_office__MangoOfficeReturnCall"].annotations.read_only
 
     result = await api.async_call_tool(
         llm.ToolInput(
@@ -414,3 +454,198 @@ async def test_other_languages_get_english(
     """A language the integration has no sentences in is answered in English."""
     response = await handle(hass, INTENT_MISSED_CALLS, "de")
     assert speech(response) == "No missed calls."
+
+
+# -- sentences: what HA's default agent understands, with nothing to copy ------
+
+
+@pytest.mark.usefixtures("with_phonebook")
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [
+        ("ru", "позвони Ивану Петрову", "Звоню: Иван Петров."),
+        ("ru", "набери бухгалтерию", "Звоню: Бухгалтерия."),
+        ("ru", "перезвони Ване", "Звоню: Иван Петров."),
+        ("ru", "кто мне звонил последним", "Входящих звонков ещё не было."),
+        ("ru", "сколько у меня пропущенных звонков", "Пропущенных звонков нет."),
+        ("ru", "кому мне перезвонить?", "Перезванивать никому не нужно."),
+        ("ru", "перезвони", "Перезванивать никому не нужно."),
+        ("en", "call John Smith", "Calling John Smith."),
+        ("en", "dial Ivan", "Calling Иван Петров."),
+        ("en", "Who called me last?", "No call has come in yet."),
+        ("en", "how many missed calls do I have", "No missed calls."),
+        ("en", "who do I need to call back?", "No calls to return."),
+        # Not a call to someone named "back".
+        ("en", "call back", "No calls to return."),
+    ],
+)
+async def test_sentences(
+    hass: HomeAssistant,
+    simulator: MangoSimulator,
+    tmp_path: Path,
+    *,
+    language: str,
+    text: str,
+    answer: str,
+) -> None:
+    """Each sentence reaches its intent through HA's default agent; no file is copied anywhere."""
+    await start_conversation(hass, tmp_path)
+
+    assert (await converse(hass, text, language)).startswith(answer)
+    assert not (tmp_path / "custom_sentences").exists()
+    calls = simulator.requests_to("callback")
+    assert len(calls) == (1 if answer.startswith(("Звоню", "Calling")) else 0)
+
+
+@pytest.mark.usefixtures("with_phonebook")
+async def test_sentences_name_the_extension(
+    hass: HomeAssistant, simulator: MangoSimulator, tmp_path: Path
+) -> None:
+    """With two extensions a sentence says which one; without, the answer says how."""
+    await add_second_entry(hass, simulator)
+    await start_conversation(hass, tmp_path)
+
+    assert await converse(hass, "call John Smith", "en") == (
+        "Several extensions are set up: 101, 102. Say which one you mean, "
+        "for example: “… extension 101”."
+    )
+    assert await converse(hass, "перезвони", "ru") == (
+        "Подключено несколько внутренних номеров: 101, 102. Скажите, какой из них "
+        "вы имеете в виду, например: «… на номере 101» или «… с номера 101»."
+    )
+    assert simulator.requests_to("callback") == []
+
+    said = await converse(hass, "call John Smith from extension 102", "en")
+    assert said.startswith("Calling John Smith.")
+    said = await converse(hass, "позвони Ивану Петрову с номера 101", "ru")
+    assert said.startswith("Звоню: Иван Петров.")
+    assert [
+        (request.params["EXTENSION"], request.params["DESTINATION_NUMBER"])
+        for request in simulator.requests_to("callback")
+    ] == [("102", "+14155550100"), ("101", CALLER)]
+
+    said = await converse(hass, "сколько пропущенных на номере 102", "ru")
+    assert said == "Пропущенных звонков нет."
+    said = await converse(hass, "who called me last on extension 103", "en")
+    assert said == "No MANGO OFFICE extension 103 is set up."
+    said = await converse(hass, "who called me last on extension one", "en")
+    assert said == "No MANGO OFFICE extension one is set up."
+    said = await converse(hass, "кому мне перезвонить на номере сто", "ru")
+    assert said == "Внутренний номер MANGO OFFICE сто не настроен."
+
+
+# -- calls to return ------------------------------------------------------------
+
+
+async def miss_calls(
+    simulator: MangoSimulator, coordinator: MangoCoordinator, callers: list[str]
+) -> None:
+    """Calls from these numbers that nobody answers, each on the list before the next."""
+    for total, caller in enumerate(callers, start=1):
+        await simulator.incoming_missed(EXTENSION, caller=caller)
+        await wait_until(
+            lambda total=total: (
+                sum(item.missed for item in coordinator.calls_to_return.open_items())
+                == total
+            )
+        )
+
+
+def today(time: datetime, language: str) -> str:
+    """How the speech says a time of today."""
+    clock = f"{dt_util.as_local(time):%H:%M}"
+    return f"today at {clock}" if language == "en" else f"сегодня в {clock}"
+
+
+def spoken(item: ReturnItem, language: str) -> str:
+    """How the speech says one call to return."""
+    who = item.name or item.number
+    when = today(item.last_missed_at, language)
+    if item.missed == 1:
+        return f"{who}, called {when}" if language == "en" else f"{who}, звонок {when}"
+    if language == "en":
+        return f"{who}, {item.missed} missed calls, the last {when}"
+    return f"{who}, пропущено звонков: {item.missed}, последний {when}"
+
+
+@pytest.mark.usefixtures("with_phonebook")
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [
+        ("en", "who do I need to call back?", "Calls to return: 4. {}; and 1 more."),
+        ("ru", "кому мне перезвонить?", "Нужно перезвонить: 4. {}; и ещё 1."),
+    ],
+)
+async def test_calls_to_return(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    tmp_path: Path,
+    *,
+    language: str,
+    text: str,
+    answer: str,
+) -> None:
+    """The list read out: newest first, by name else number, how many missed, three at most."""
+    coordinator = extension_of(init_integration)
+    await start_conversation(hass, tmp_path)
+    await miss_calls(
+        simulator,
+        coordinator,
+        [CALLER, "+74990000000", CALLER, MOBILE, "+14155550100"],
+    )
+    items = coordinator.calls_to_return.open_items()
+    assert sorted(item.missed for item in items) == [1, 1, 1, 2]
+
+    said = await converse(hass, text, language)
+
+    assert said == answer.format(
+        "; ".join(spoken(item, language) for item in items[:3])
+    )
+
+
+@pytest.mark.usefixtures("with_phonebook")
+async def test_calls_to_return_by_number(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: MangoSimulator
+) -> None:
+    """A number outside the phonebook is said as the number; the LLM path answers the same."""
+    coordinator = extension_of(init_integration)
+    await miss_calls(simulator, coordinator, ["+74990000000"])
+    [item] = coordinator.calls_to_return.open_items()
+
+    response = await handle(hass, INTENT_CALLS_TO_RETURN, "en")
+    assert speech(response) == (
+        f"Calls to return: 1. +74990000000, called {today(item.last_missed_at, 'en')}."
+    )
+
+
+@pytest.mark.usefixtures("with_phonebook")
+@pytest.mark.parametrize(
+    ("language", "text", "answer"),
+    [("en", "call back", "Calling {}."), ("ru", "перезвони", "Звоню: {}.")],
+)
+async def test_return_call(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    tmp_path: Path,
+    *,
+    language: str,
+    text: str,
+    answer: str,
+) -> None:
+    """Call back: the newest item is called back from its extension, as the callback action does."""
+    coordinator = extension_of(init_integration)
+    await start_conversation(hass, tmp_path)
+    await miss_calls(simulator, coordinator, [MOBILE, CALLER])
+    newest = coordinator.calls_to_return.open_items()[0]
+
+    said = await converse(hass, text, language)
+
+    assert said.startswith(answer.format(newest.name))
+    [request] = simulator.requests_to("callback")
+    assert request.params == {
+        "COMMAND_ID": ANY,
+        "EXTENSION": EXTENSION,
+        "DESTINATION_NUMBER": newest.number,
+    }

@@ -1,4 +1,4 @@
-"""Voice and LLM intents: call someone from the phonebook, who called last, how many calls were missed."""
+"""Voice and LLM intents: call someone, who called last, missed calls, whom to call back, call back."""
 
 from abc import abstractmethod
 from datetime import datetime, timedelta
@@ -14,6 +14,7 @@ from homeassistant.helpers import (
     intent,
     translation,
 )
+from homeassistant.setup import async_when_setup
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -24,6 +25,13 @@ from .services import async_place_callback, loaded_coordinators
 INTENT_CALLBACK: Final = "MangoOfficeCallback"
 INTENT_LAST_CALLER: Final = "MangoOfficeLastCaller"
 INTENT_MISSED_CALLS: Final = "MangoOfficeMissedCalls"
+INTENT_CALLS_TO_RETURN: Final = "MangoOfficeCallsToReturn"
+INTENT_RETURN_CALL: Final = "MangoOfficeReturnCall"
+
+CONVERSATION: Final = "conversation"
+
+# How many calls to return are read out; the rest are counted.
+SPOKEN_ITEMS: Final = 3
 
 SLOT_NAME: Final = "name"
 SLOT_EXTENSION: Final = "extension"
@@ -40,7 +48,7 @@ _EXTENSION_SLOT: Final = {
 
 
 class MangoIntentHandler(intent.IntentHandler):
-    """What the three intents share: the extension they are about, and speech in the request's language."""
+    """What the intents share: the extension they are about, and speech in the request's language."""
 
     @property
     @override
@@ -205,6 +213,82 @@ class MissedCallsIntentHandler(MangoIntentHandler):
         return speech.say("speech_missed_calls", count=str(count))
 
 
+class CallsToReturnIntentHandler(MangoIntentHandler):
+    """Who is waiting for a call back: the extension's list of calls to return."""
+
+    intent_type = INTENT_CALLS_TO_RETURN
+    description = (
+        "Tells whom the user still has to call back: the open items of the "
+        "MANGO OFFICE extension's calls-to-return list (missed calls not yet "
+        "returned), newest first, with how many calls were missed from each "
+        "and when the last one was."
+    )
+
+    @override
+    async def async_answer(
+        self,
+        hass: HomeAssistant,
+        coordinators: list[MangoCoordinator],
+        slots: dict[str, Any],
+        speech: _Speech,
+    ) -> str:
+        """Name the newest few open items; say how many more there are."""
+        items = coordinators[0].calls_to_return.open_items()
+        if not items:
+            return speech.say("speech_nothing_to_return")
+        said = [
+            speech.say(
+                "speech_to_return_item",
+                caller=item.name or item.number,
+                when=speech.when(item.last_missed_at),
+            )
+            if item.missed < 2
+            else speech.say(
+                "speech_to_return_item_missed",
+                caller=item.name or item.number,
+                missed=str(item.missed),
+                when=speech.when(item.last_missed_at),
+            )
+            for item in items[:SPOKEN_ITEMS]
+        ]
+        if len(items) > SPOKEN_ITEMS:
+            said.append(
+                speech.say(
+                    "speech_to_return_more", count=str(len(items) - SPOKEN_ITEMS)
+                )
+            )
+        return speech.say(
+            "speech_to_return", count=str(len(items)), items="; ".join(said)
+        )
+
+
+class ReturnCallIntentHandler(MangoIntentHandler):
+    """Call back the newest item of the list of calls to return."""
+
+    intent_type = INTENT_RETURN_CALL
+    description = (
+        "Calls back whoever missed-called the user's MANGO OFFICE extension "
+        "most recently and has not been called back yet (the newest open item "
+        "of the calls-to-return list): the desk phone rings first, then the PBX "
+        "dials them. Use it for 'call back' without a name (in Russian: перезвони)."
+    )
+
+    @override
+    async def async_answer(
+        self,
+        hass: HomeAssistant,
+        coordinators: list[MangoCoordinator],
+        slots: dict[str, Any],
+        speech: _Speech,
+    ) -> str:
+        """Place the callback to the newest open item, as the callback intent does."""
+        items = coordinators[0].calls_to_return.open_items()
+        if not items:
+            return speech.say("speech_nothing_to_return")
+        placed = await async_place_callback(coordinators[0], items[0].number)
+        return speech.say("speech_calling", name=placed.name or placed.number)
+
+
 class _Speech:
     """The integration's sentences in the language of one request."""
 
@@ -294,9 +378,11 @@ def _coordinator(
         ]
         if len(here) == 1:
             return here[0]
+    extensions = sorted(c.extension for c in coordinators)
     raise _IntentError(
         "speech_which_extension",
-        extensions=", ".join(sorted(c.extension for c in coordinators)),
+        extensions=", ".join(extensions),
+        example=extensions[0],
     )
 
 
@@ -307,5 +393,16 @@ def async_register_intents(hass: HomeAssistant) -> None:
         CallbackIntentHandler(),
         LastCallerIntentHandler(),
         MissedCallsIntentHandler(),
+        CallsToReturnIntentHandler(),
+        ReturnCallIntentHandler(),
     ):
         intent.async_register(hass, handler)
+    async_when_setup(hass, CONVERSATION, _async_register_sentences)
+
+
+async def _async_register_sentences(hass: HomeAssistant, component: str) -> None:
+    """Give the default agent the sentences once Assist is there (now or later)."""
+    # hassil comes with the conversation integration: importable once it is set up.
+    from .sentences import async_register_sentences  # noqa: PLC0415
+
+    await async_register_sentences(hass)

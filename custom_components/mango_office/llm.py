@@ -20,7 +20,13 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .history import MAX_HISTORY, OUTCOMES
-from .intents import INTENT_CALLBACK, INTENT_LAST_CALLER, INTENT_MISSED_CALLS
+from .intents import (
+    INTENT_CALLBACK,
+    INTENT_CALLS_TO_RETURN,
+    INTENT_LAST_CALLER,
+    INTENT_MISSED_CALLS,
+    INTENT_RETURN_CALL,
+)
 from .services import calls_response, loaded_coordinators
 
 # Title and what the tool does to the world, by intent.
@@ -35,6 +41,11 @@ TOOLS: Final = {
         "Missed calls",
         ToolAnnotations(read_only=True, open_world=False),
     ),
+    INTENT_CALLS_TO_RETURN: (
+        "Calls to return",
+        ToolAnnotations(read_only=True, open_world=False),
+    ),
+    INTENT_RETURN_CALL: ("Call back", ToolAnnotations(open_world=True)),
 }
 
 

@@ -49,7 +49,6 @@ INCLUDED_FILES: Final = {
     "scenes.yaml": "",
 }
 BLUEPRINTS: Final = Path("blueprints/automation/mango_office")
-SENTENCES: Final = Path("custom_sentences")
 # The demo's ready automation: the missed-call blueprint, notifying in Home Assistant.
 READY_AUTOMATIONS: Final = """\
 - id: mango_office_missed_call_demo
@@ -123,19 +122,16 @@ class DemoState:
 def install_config_files(
     config_dir: Path, root: Path, automations: str = INCLUDED_FILES["automations.yaml"]
 ) -> None:
-    """Give a configuration what it includes, and the repository's blueprints and sentences.
+    """Give a configuration what it includes, and the repository's blueprints.
 
     The files Home Assistant's editors write are made only when missing (`automations` is
-    what a new automations.yaml holds); the blueprints and the sentences are copied afresh,
+    what a new automations.yaml holds); the blueprints are copied afresh,
     so that the demo runs what the repository has.
     """
     for name, text in {**INCLUDED_FILES, "automations.yaml": automations}.items():
         if not (path := config_dir / name).exists():
             path.write_text(text)
     shutil.copytree(root / BLUEPRINTS, config_dir / BLUEPRINTS, dirs_exist_ok=True)
-    shutil.copytree(
-        root / "docs" / SENTENCES, config_dir / SENTENCES, dirs_exist_ok=True
-    )
 
 
 # What HA keeps beside the settings themselves.
