@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.mango_office import coordinator
+from custom_components.mango_office import connection
 from custom_components.mango_office.api import MangoError
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
@@ -55,9 +55,9 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def blip_grace(request: pytest.FixtureRequest) -> Generator[float]:
     """No grace for a lost connection, so tests see it at once; `@pytest.mark.blip_grace` keeps it."""
     grace = (
-        coordinator.BLIP_GRACE if request.node.get_closest_marker("blip_grace") else 0.0
+        connection.BLIP_GRACE if request.node.get_closest_marker("blip_grace") else 0.0
     )
-    with patch.object(coordinator, "BLIP_GRACE", grace):
+    with patch.object(connection, "BLIP_GRACE", grace):
         yield grace
 
 

@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from mango_simulator import MangoSimulator
 
-from .conftest import CALLER, EXTENSION, extension_of, wait_until
+from .conftest import CALLER, EXTENSION, extension_of, wait_for_state, wait_until
 from .test_intents import PHONEBOOK
 from .test_services import MOBILE, set_phonebook
 
@@ -156,6 +156,9 @@ async def test_missed_call_notification(
         "EXTENSION": EXTENSION,
         "DESTINATION_NUMBER": CALLER,
     }
+    # The number answered the callback: the call is returned, its item done.
+    await wait_for_state(hass, "todo.extension_101_calls_to_return", "0")
+    assert extension_of(init_integration).calls_to_return.items[0].completed
 
 
 @pytest.mark.usefixtures("blueprint_dir")

@@ -26,9 +26,9 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.mango_office import coordinator
+from custom_components.mango_office import connection
+from custom_components.mango_office.connection import BLIP_GRACE
 from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
-from custom_components.mango_office.coordinator import BLIP_GRACE
 from mango_simulator import MangoSimulator
 
 from .conftest import (
@@ -268,7 +268,7 @@ async def test_a_blip_shows_nothing(
 @pytest.fixture
 def short_grace() -> Generator[None]:
     """A grace the test can wait out in real time."""
-    with patch.object(coordinator, "BLIP_GRACE", GRACE):
+    with patch.object(connection, "BLIP_GRACE", GRACE):
         yield
 
 

@@ -15,13 +15,9 @@ from typing import Final
 import aiohttp
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
-from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -39,6 +35,7 @@ from .api import (
     SummaryEvent,
 )
 from .calls import CallTracker, ExtensionCalls
+from .connection import ConnectionWatch
 from .const import (
     ACCOUNT_MODEL,
     ACCOUNT_MODELS,
@@ -54,6 +51,7 @@ from .const import (
     SUBENTRY_EXTENSION,
 )
 from .history import ReturnItem
+from .issues import async_clear_refused, async_raise_refused
 from .payloads import (
     Notification,
     call_notification,
@@ -69,9 +67,6 @@ type MangoConfigEntry = ConfigEntry[MangoAccount]
 
 # Calls whose end was lost are forgotten this often; nothing is sent.
 PRUNE_INTERVAL: Final = timedelta(minutes=1)
-# A connection back within this long was a blip: the entities stay as they
-# are, and only the debug log tells.
-BLIP_GRACE: Final = 10.0
 # The event entities of the account's device (IVR calls, route results).
 ACCOUNT_EVENT_KEYS: Final = ("ivr", "route_result")
 
@@ -127,11 +122,6 @@ def account_device_info(
         model_id="account",
         translation_key="account",
     )
-
-
-def refused_issue_id(entry_id: str, subentry_id: str) -> str:
-    """The repair issue of an extension the service refuses."""
-    return f"extension_refused_{entry_id}_{subentry_id}"
 
 
 class MangoCoordinator(DataUpdateCoordinator[MangoData]):
@@ -206,8 +196,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self._held: dict[tuple[str, str], Notification] = {}
         self._live = False
         """Whether the channel is connected and every missed event is in."""
-        self._unavailable_later: CALLBACK_TYPE | None = None
-        self._lost = False
+        self._connection = ConnectionWatch(
+            hass, self.extension, self._become_unavailable
+        )
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._provisioning = False
@@ -246,41 +237,17 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             await self._pacer.wait(START_COST)
             await self.client.create_user(self.extension)
         except MangoApiError as err:
-            self._refused(err)
+            async_raise_refused(
+                self.hass, self.config_entry, self.subentry_id, self.extension, err.code
+            )
             return
         except MangoError as err:
             # The channel retries on its own, and says what it was.
             LOGGER.debug("Provisioning extension %s failed: %s", self.extension, err)
         finally:
             self._provisioning = False
-        ir.async_delete_issue(
-            self.hass,
-            DOMAIN,
-            refused_issue_id(self.config_entry.entry_id, self.subentry_id),
-        )
+        async_clear_refused(self.hass, self.config_entry.entry_id, self.subentry_id)
         await self.channel.run()
-
-    def _refused(self, err: MangoApiError) -> None:
-        LOGGER.error(
-            "MANGO OFFICE refused extension %s (result code %s)",
-            self.extension,
-            err.code,
-        )
-        entry = self.config_entry
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            refused_issue_id(entry.entry_id, self.subentry_id),
-            is_fixable=True,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="extension_refused",
-            translation_placeholders={
-                "extension": self.extension,
-                "code": str(err.code),
-                "account": entry.title,
-            },
-            data={"entry_id": entry.entry_id, "subentry_id": self.subentry_id},
-        )
 
     async def async_shutdown(self) -> None:
         """Close the channel (delivering what it still holds), then save once.
@@ -295,7 +262,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             # Nothing is open yet: stop before the channel opens anything.
             self._task.cancel()
         await self.channel.close()
-        self._cancel_unavailable_later()
+        self._connection.cancel()
         await self._store.async_close()
         await self._history_store.async_close()
 
@@ -304,11 +271,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         await self.async_shutdown()
         await self._store.async_remove()
         await self._history_store.async_remove()
-        ir.async_delete_issue(
-            self.hass,
-            DOMAIN,
-            refused_issue_id(self.config_entry.entry_id, self.subentry_id),
-        )
+        async_clear_refused(self.hass, self.config_entry.entry_id, self.subentry_id)
 
     @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
@@ -322,12 +285,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     def _handle_state(self, state: ChannelState) -> None:
         if state is ChannelState.CONNECTED:
             self._live = True
-            self._cancel_unavailable_later()
-            if self._lost:
-                self._lost = False
-                LOGGER.info(
-                    "Extension %s is connected to MANGO OFFICE again", self.extension
-                )
+            self._connection.connected()
             self._tracker.prune(dt_util.utcnow())
             self._store.schedule_save()
             caught_up = tuple(self._held.values())
@@ -336,42 +294,20 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             return
         self._live = False
         if state is ChannelState.AUTH_FAILED:
-            self._cancel_unavailable_later()
-            self._become_unavailable()
+            self._connection.lost()
             LOGGER.error(
                 "MANGO OFFICE rejected the token of extension %s", self.extension
             )
             self.config_entry.async_start_reauth(self.hass)
-        elif (
-            state is ChannelState.DISCONNECTED
-            and self.last_update_success
-            and self._unavailable_later is None
-        ):
-            self._unavailable_later = async_call_later(
-                self.hass,
-                BLIP_GRACE,
-                HassJob(self._become_unavailable, cancel_on_shutdown=True),
-            )
+        elif state is ChannelState.DISCONNECTED:
+            self._connection.disconnected(shown=self.last_update_success)
 
-    @callback
-    def _become_unavailable(self, _: datetime | None = None) -> None:
-        self._unavailable_later = None
+    def _become_unavailable(self) -> bool:
         if not self.last_update_success:
-            return
-        # Once when it goes, once when it comes back: the retries in
-        # between are the channel's business.
-        self._lost = True
-        LOGGER.info(
-            "Extension %s lost its connection to MANGO OFFICE; retrying",
-            self.extension,
-        )
+            return False
         self.last_update_success = False
         self.async_update_listeners()
-
-    def _cancel_unavailable_later(self) -> None:
-        if self._unavailable_later is not None:
-            self._unavailable_later()
-            self._unavailable_later = None
+        return True
 
     @callback
     def _handle_event(self, event: PushEvent, replayed: bool) -> None:

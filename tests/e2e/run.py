@@ -292,6 +292,56 @@ def missed_call_counts(
     say(f"    [{language}] a missed call: the count went from 0 to 1")
 
 
+# Whether the to-do item naming someone shows ticked (the list's items live in shadow roots).
+TICKED: Final = """(name) => {
+    const find = (root) => {
+        for (const el of root.querySelectorAll("*")) {
+            if (el.tagName === "HA-CHECK-LIST-ITEM" && el.textContent.includes(name)) return el;
+            if (el.shadowRoot) {
+                const found = find(el.shadowRoot);
+                if (found) return found;
+            }
+        }
+        return null;
+    };
+    const item = find(document.querySelector("home-assistant").shadowRoot);
+    return item !== null && (item.selected === true || item.checked === true);
+}"""
+
+
+def calls_to_return(
+    browser: Browser,
+    instance: Instance,
+    language: str,
+    extension: str,
+    shot: str | None,
+) -> None:
+    """The missed call is an item of the extension's Calls to return; a callback ticks it.
+
+    Opened from the sidebar's To-do lists, as a user finds it.
+    """
+    entity_id = instance.entity_id(extension, "calls_to_return")
+    page = browser.page
+    page.locator('ha-sidebar a[href="/todo"]').click()
+    browser.navigate(f"/todo?entity_id={entity_id}")
+    item = page.locator("ha-check-list-item", has_text=CALLER_NAME).first
+    item.wait_for()
+    say(f"    [{language}] the missed call is to return: {item.inner_text().strip()!r}")
+    if shot:
+        browser.shot(shot)
+    if page.evaluate(TICKED, CALLER_NAME):
+        raise E2EError("the missed call's item shows ticked before any callback")
+    device = instance.device(extension)
+    instance.api.request(
+        "POST",
+        "/api/services/mango_office/callback",
+        {"device_id": device["id"], "number": CALLER},
+    )
+    instance.wait_state(extension, "calls_to_return", "0")
+    page.wait_for_function(TICKED, arg=CALLER_NAME)
+    say(f"    [{language}] a callback that connected ticked it off")
+
+
 def automation_from_blueprint(
     browser: Browser, instance: Instance, extension: str
 ) -> None:
@@ -368,6 +418,7 @@ def run_language(
         browser, instance, language, extension, shots.get("dashboard"), with_name=True
     )
     missed_call_counts(browser, instance, language, extension)
+    calls_to_return(browser, instance, language, extension, shots.get("todo"))
 
 
 def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
@@ -395,6 +446,7 @@ def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
                             "form": "config-flow.png",
                             "device": "screenshot.png",
                             "dashboard": "dashboard.png",
+                            "todo": "calls-to-return.png",
                         },
                         first=True,
                     )
