@@ -2,13 +2,19 @@
 
 import inspect
 from pathlib import Path
+import re
 
 from homeassistant.util.yaml import load_yaml
+import yaml
 
 from mango_simulator import SCENARIOS, MangoSimulator
 from scripts.demo.__main__ import EXAMPLE_CALLS, FIRST_CALL
 from scripts.demo.processes import ROOT
-from scripts.demo.provision import READY_AUTOMATIONS, install_config_files
+from scripts.demo.provision import (
+    READY_AUTOMATIONS,
+    dashboard_config,
+    install_config_files,
+)
 
 
 def test_example_calls_fit_the_scenarios() -> None:
@@ -52,3 +58,28 @@ def test_ready_automation_uses_the_blueprint(tmp_path: Path) -> None:
         "path": "mango_office/missed_call_notification.yaml",
         "input": {"persistent_notification": True},
     }
+
+
+def test_the_readme_shows_the_demos_dashboard() -> None:
+    """The README's dashboard is the one the demo makes, card for card."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"### A dashboard\n.*?```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block is not None
+    shown = yaml.safe_load(block.group(1))
+    platforms = {
+        "connection": "binary_sensor",
+        "call_state": "sensor",
+        "last_caller": "sensor",
+        "missed_calls": "sensor",
+        "call": "event",
+        "recording": "event",
+        "calls_to_return": "todo",
+    }
+    made = dashboard_config(
+        {
+            ("101", key): f"{platform}.extension_101_{key}"
+            for key, platform in platforms.items()
+        }
+    )
+
+    assert shown["views"][0]["sections"] == made["views"][0]["sections"]

@@ -145,6 +145,11 @@ class CallNews:
     outcome: str | None
     """How the leg ended, in a word from its disconnect_reason; None before it ended."""
     time: datetime
+    repeat: bool = False
+    """Another leg of the same call told it already, or the call goes on in one.
+
+    A callback's two legs each start, answer and end: the call did each once.
+    """
 
 
 class CallTracker:
@@ -220,6 +225,7 @@ class CallTracker:
         ):
             event_types.append(CALL_ANSWERED)
             self._update_last_caller(call.call_id, answered=True)
+        repeated = self._repeated(call, known, event_types)
         if event.state is CallState.DISCONNECTED:
             duration = self._end(call, event, time, event_types)
         else:
@@ -237,9 +243,29 @@ class CallTracker:
                 disconnect_reason=event.disconnect_reason,
                 outcome=event.outcome,
                 time=time,
+                repeat=event_type in repeated
+                or (event_type in _ENDINGS and _goes_on(self._calls, call)),
             )
             for event_type in event_types or [None]
         ]
+
+    def _repeated(
+        self, call: Call, known: Call | None, event_types: list[str | None]
+    ) -> set[str | None]:
+        """The news of this leg that another leg of its call already told."""
+        others = [
+            leg
+            for leg in self._calls.values()
+            if leg.call_id != call.call_id
+            and call.entry_id is not None
+            and leg.entry_id == call.entry_id
+        ]
+        repeated: set[str | None] = set()
+        if others and known is None:
+            repeated.update((CALL_INCOMING, CALL_OUTGOING))
+        if any(leg.answered_at is not None for leg in others):
+            repeated.add(CALL_ANSWERED)
+        return repeated & set(event_types)
 
     def prune(self, now: datetime) -> bool:
         """Forget legs whose end never arrived; return whether any went."""
@@ -419,6 +445,16 @@ def restore_tracker(
         ],
         last_caller=_last_caller_from_dict(stored.get("last_caller")),
         missed_calls=missed if type(missed) is int and 0 <= missed <= INT64_MAX else 0,
+    )
+
+
+_ENDINGS: Final = (CALL_MISSED, CALL_ENDED)
+
+
+def _goes_on(calls: Mapping[str, Call], ended: Call) -> bool:
+    """Whether another leg of an ended leg's call is still in progress."""
+    return ended.entry_id is not None and any(
+        leg.entry_id == ended.entry_id for leg in calls.values()
     )
 
 

@@ -108,6 +108,16 @@ class MangoEventEntity(MangoEntity, EventEntity):
     _data_seen: MangoData | None = None
     _last: Notification | None = None
 
+    @property
+    @override
+    def available(self) -> bool:
+        """Always: it shows what last happened, which a lost connection does not change.
+
+        Going unavailable and back would write that happening into the
+        activity log again (and a fresh one an "Unknown").
+        """
+        return True
+
     @override
     async def async_added_to_hass(self) -> None:
         """Show only what happens from now on."""
@@ -120,23 +130,25 @@ class MangoEventEntity(MangoEntity, EventEntity):
         data = self.coordinator.data
         if data is not self._data_seen:
             self._data_seen = data
-            kind = self.entity_description.kind
             for notification in data.news:
-                if notification.kind == kind and notification.event_type is not None:
+                if self._is_news(notification):
                     self._trigger(notification)
             if late := [n for n in data.caught_up if self._is_worth_showing_late(n)]:
                 self._trigger(late[-1])
         super()._handle_coordinator_update()
 
-    def _is_worth_showing_late(self, notification: Notification) -> bool:
-        description = self.entity_description
+    def _is_news(self, notification: Notification) -> bool:
+        """Its kind, with something to say, and not said already by another leg."""
         return (
-            notification.kind == description.kind
+            notification.kind == self.entity_description.kind
             and notification.event_type is not None
-            and (
-                not notification.replayed
-                or notification.event_type in description.replayed_types
-            )
+            and not notification.repeat
+        )
+
+    def _is_worth_showing_late(self, notification: Notification) -> bool:
+        return self._is_news(notification) and (
+            not notification.replayed
+            or notification.event_type in self.entity_description.replayed_types
         )
 
     def _trigger(self, notification: Notification) -> None:

@@ -27,6 +27,7 @@ from .const import (
     ATTR_LINE_NUMBER,
     ATTR_MESSAGE,
     ATTR_NAME,
+    ATTR_NUMBER,
     ATTR_OUTCOME,
     ATTR_RECORD_ID,
     ATTR_REPLAYED,
@@ -54,6 +55,9 @@ CALL_ATTRIBUTES: Final = (
     ATTR_CALL_ID,
     ATTR_ENTRY_ID,
     ATTR_DIRECTION,
+    # The other party, whichever way the call goes: what a card shows.
+    ATTR_NUMBER,
+    ATTR_NAME,
     ATTR_CALLER_NUMBER,
     ATTR_CALLER_NAME,
     ATTR_CALLEE_NUMBER,
@@ -84,6 +88,8 @@ class Notification:
     """The event entity's event type, or None when the event entity has nothing to say."""
     attributes: dict[str, Any]
     replayed: bool
+    repeat: bool = False
+    """Another leg of the call told it already: a bus event, no news for the entity."""
 
     def bus_data(self, source: dict[str, str]) -> dict[str, Any]:
         """The bus event's data: where it came from, then what happened."""
@@ -110,6 +116,11 @@ def call_attributes(call: Call | None) -> dict[str, Any]:
                 call.call_id,
                 call.entry_id,
                 call.direction.value,
+                *(
+                    (call.caller_number, call.caller_name)
+                    if call.incoming
+                    else (call.callee_number, call.callee_name)
+                ),
                 call.caller_number,
                 call.caller_name,
                 call.callee_number,
@@ -187,6 +198,7 @@ def call_notification(news: CallNews, *, replayed: bool) -> Notification:
             ATTR_TIME: news.time.isoformat(),
         },
         replayed=replayed,
+        repeat=news.repeat,
     )
 
 

@@ -385,20 +385,23 @@ def dashboard_config(ids: dict[tuple[str, str], str]) -> dict[str, Any]:
                         "type": "tile",
                         "entity": entity["call_state"],
                         "name": ENTITY_NAME,
-                        # The state, then who calls: the phonebook's name and the number.
-                        "state_content": ["state", "caller_name", "caller_number"],
+                        # The state, then the other party (whoever calls or is
+                        # called): the phonebook's name and the number.
+                        "state_content": ["state", "name", "number"],
                         "grid_options": {"columns": 12},
-                    },
-                    {
-                        "type": "tile",
-                        "entity": entity["last_caller"],
-                        "name": ENTITY_NAME,
-                        "state_content": ["state", "name"],
                     },
                     {
                         "type": "tile",
                         "entity": entity["missed_calls"],
                         "name": ENTITY_NAME,
+                        "grid_options": {"columns": 12},
+                    },
+                    {
+                        # Who to call back; a callback that connects ticks it off.
+                        "type": "todo-list",
+                        "entity": entity["calls_to_return"],
+                        "hide_create": True,
+                        "grid_options": {"columns": 12},
                     },
                     {
                         "type": "logbook",

@@ -601,3 +601,72 @@ def test_a_huge_saved_file_keeps_the_newest_calls() -> None:
     assert len(loaded.snapshot.calls) == MAX_CALLS
     assert f"c{MAX_CALLS * 3 - 1}" in loaded.snapshot.calls
     assert f"c{MAX_CALLS * 2 - 1}" not in loaded.snapshot.calls
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_a_callbacks_second_leg_repeats_its_news(
+    tracker: CallTracker, answered: bool
+) -> None:
+    """One call, two legs: each starts, answers and ends; the call does each once.
+
+    The call ends with its last leg: an earlier leg's end is a repeat.
+    """
+    out = {
+        "direction": "out",
+        "entry_id": "entry-cb",
+        "from": {"extension": EXTENSION},
+        "to": {"number": OUTSIDE},
+    }
+    news = feed(
+        tracker,
+        event("u1", "APPEARED", **out),
+        event("u1", "CONNECTED", at=3, **out),
+        event("d1", "APPEARED", at=4, **out),
+    )
+    assert [(item.event_type, item.repeat) for item in news] == [
+        ("outgoing", False),
+        ("answered", False),
+        ("outgoing", True),
+    ]
+    if answered:
+        news = feed(
+            tracker,
+            event("d1", "CONNECTED", at=10, **out),
+            event("d1", "DISCONNECTED", at=70, disconnect_reason=1100, **out),
+        )
+        assert [(item.event_type, item.repeat) for item in news] == [
+            ("answered", True),
+            ("ended", True),
+        ]
+    else:
+        news = feed(
+            tracker, event("d1", "DISCONNECTED", at=6, disconnect_reason=1121, **out)
+        )
+        assert [(item.event_type, item.repeat) for item in news] == [("ended", True)]
+    news = feed(
+        tracker, event("u1", "DISCONNECTED", at=71, disconnect_reason=1100, **out)
+    )
+    assert [(item.event_type, item.repeat) for item in news] == [("ended", False)]
+
+
+def test_calls_of_their_own_repeat_nothing(tracker: CallTracker) -> None:
+    """Two calls at once (no shared entry_id): each tells its own news."""
+    news = feed(
+        tracker,
+        event("a", "APPEARED", entry_id="entry-a"),
+        event(
+            "b", "APPEARED", entry_id="entry-b", **{"from": {"number": "+79990000000"}}
+        ),
+        event("a", "CONNECTED", at=2, entry_id="entry-a"),
+        event("b", "DISCONNECTED", at=3, entry_id="entry-b", disconnect_reason=1111),
+        event("a", "DISCONNECTED", at=9, entry_id="entry-a", disconnect_reason=1100),
+        event("c", "DISCONNECTED", at=9, disconnect_reason=1111),
+    )
+    assert [(item.event_type, item.repeat) for item in news] == [
+        ("incoming", False),
+        ("incoming", False),
+        ("answered", False),
+        ("missed", False),
+        ("ended", False),
+        ("missed", False),
+    ]

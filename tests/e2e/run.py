@@ -69,6 +69,7 @@ TEXT: Final = {
         "missed_calls": "Missed calls",
         "ringing": "Ringing",
         "talking": "Talking",
+        "unknown": "Unknown",
     },
     "ru": {
         "log_in": "Войти",
@@ -86,6 +87,7 @@ TEXT: Final = {
         "missed_calls": "Пропущенные",
         "ringing": "Входящий вызов",
         "talking": "Разговор",
+        "unknown": "Неизвестно",
     },
 }
 
@@ -343,6 +345,42 @@ def calls_to_return(
     say(f"    [{language}] a callback that connected ticked it off")
 
 
+def nothing_unknown(browser: Browser, language: str, extension: str) -> None:
+    """A new extension's cards show no "Unknown": each has a state or an empty list of its own.
+
+    (Reloading an entry, as the change of the server's language does, writes each entity
+    unavailable and back: the older extension's activity shows that, as any entity's would.)
+    """
+    section = (
+        browser.page.locator("hui-sections-view")
+        .locator("hui-grid-section")
+        .nth(EXTENSIONS.index(extension))
+    )
+    section.locator("ha-logbook-entry").first.wait_for()
+    unknown = section.get_by_text(TEXT[language]["unknown"], exact=True)
+    if unknown.count():
+        raise E2EError(f"the dashboard shows {unknown.count()} Unknown")
+    say(f"    [{language}] the new extension's cards show no Unknown")
+
+
+def callback_shows_who(
+    browser: Browser, instance: Instance, language: str, extension: str
+) -> None:
+    """During a callback the call-state card names the person called, not the extension."""
+    instance.wait_state(extension, "call_state", "idle")
+    instance.scenario(
+        "outgoing_callback",
+        extension=extension,
+        destination=CALLER,
+        talk_seconds=TALK_SECONDS,
+    )
+    browser.page.locator("hui-tile-card", has_text=TEXT[language]["talking"]).filter(
+        has_text=CALLER_NAME
+    ).first.wait_for()
+    say(f"    [{language}] a callback: the card names the person called")
+    instance.wait_state(extension, "call_state", "idle")
+
+
 def automation_from_blueprint(
     browser: Browser, instance: Instance, extension: str
 ) -> None:
@@ -415,11 +453,15 @@ def run_language(
     create_dashboard(instance.api)
     browser.open_dashboard()
     browser.see(text["call_state"], "hui-sections-view")
+    nothing_unknown(browser, language, extension)
     watch_a_call(
         browser, instance, language, extension, shots.get("dashboard"), with_name=True
     )
     missed_call_counts(browser, instance, language, extension)
     calls_to_return(browser, instance, language, extension, shots.get("todo"))
+    # After the calls to return: a callback that connects ticks the caller's item off.
+    browser.open_dashboard()
+    callback_shows_who(browser, instance, language, extension)
 
 
 def run(shots_dir: Path | None, dialect: str = "server-client") -> None:
