@@ -188,21 +188,22 @@ async def test_extension_removed_from_pbx_is_a_repair_issue(
     assert [r.levelno for r in refused] == [logging.ERROR]
 
 
-async def test_provisioning_again_that_fails_costs_nothing(
+async def test_a_start_that_meets_a_server_error_costs_nothing(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     simulator: MangoSimulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Provisioning again meets a server error: the extension (added by the flow) still connects."""
+    """The first connection meets a server error: no repair issue, the channel gets through."""
     caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
     simulator.provision(EXTENSION)
-    simulator.fail_next("users/create", mode="500")
+    simulator.fail_next("channel", mode="500")
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await wait_connected(hass)
 
-    assert "Provisioning extension 101 failed" in caplog.text
+    assert "Connecting extension 101 failed" in caplog.text
+    assert not simulator.requests_to("users/create")
     assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
 
 

@@ -279,20 +279,21 @@ class PushedDuringTheDrain(MangoClient):
         channel: str,
         *,
         limit: int = DEFAULT_MISSED_EVENTS_LIMIT,
+        more: bool = False,
     ) -> MissedEventsBatch:
         """Register; the second time, push the live messages, then fail."""
         self.registers += 1
         if self.registers != 2:
-            return await super().register(extension, channel, limit=limit)
+            return await super().register(extension, channel, limit=limit, more=more)
         for message in self.live:
             await self.simulator.push(extension, message)
         if self.trouble == "refused":
             refused = MangoClient(
                 self.session, "blocked-key", base_url=self.simulator.base_url
             )
-            return await refused.register(extension, channel, limit=limit)
+            return await refused.register(extension, channel, limit=limit, more=more)
         self.simulator.fail_next("session/register", mode="500")
-        return await super().register(extension, channel, limit=limit)
+        return await super().register(extension, channel, limit=limit, more=more)
 
 
 @pytest.mark.parametrize("trouble", ["server_error", "refused"])
