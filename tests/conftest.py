@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.mango_office import connection
+from custom_components.mango_office.account import MangoAccount
 from custom_components.mango_office.api import MangoError
 from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import (
@@ -33,7 +34,7 @@ from custom_components.mango_office.const import (
     DOMAIN,
     SUBENTRY_EXTENSION,
 )
-from custom_components.mango_office.coordinator import MangoAccount, MangoCoordinator
+from custom_components.mango_office.coordinator import MangoCoordinator
 from custom_components.mango_office.diagnostics import (
     async_get_config_entry_diagnostics,
 )

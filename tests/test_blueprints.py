@@ -131,7 +131,7 @@ async def test_missed_call_notification(
     }
     # The number answered the callback: the call is returned, its item done.
     await wait_for_state(hass, "todo.extension_101_calls_to_return", "0")
-    assert extension_of(init_integration).calls_to_return.items[0].completed
+    assert extension_of(init_integration).records.calls_to_return.items[0].completed
 
 
 @pytest.mark.usefixtures("blueprint_dir")

@@ -37,7 +37,7 @@ async def _three_calls(
         EXTENSION, caller=OTHER, talk_seconds=0.0, record=False
     )
     placed = await simulator.outgoing_callback(EXTENSION, destination=OTHER)
-    history = extension_of(entry).history
+    history = extension_of(entry).records.history
     await wait_until(
         lambda: (
             (call := history.get(placed["entry_id"])) is not None
@@ -116,7 +116,7 @@ async def test_recordings_are_listed_without_their_link(
 ) -> None:
     """A call's recordings by id; get_record gives a fresh link."""
     ids = await simulator.incoming_answered(EXTENSION, talk_seconds=0.0, duration=30)
-    history = extension_of(init_integration).history
+    history = extension_of(init_integration).records.history
     await wait_until(
         lambda: (
             (call := history.get(ids["entry_id"])) is not None

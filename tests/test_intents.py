@@ -545,7 +545,10 @@ async def miss_calls(
         await simulator.incoming_missed(EXTENSION, caller=caller)
         await wait_until(
             lambda total=total: (
-                sum(item.missed for item in coordinator.calls_to_return.open_items())
+                sum(
+                    item.missed
+                    for item in coordinator.records.calls_to_return.open_items()
+                )
                 == total
             )
         )
@@ -594,7 +597,7 @@ async def test_calls_to_return(
         coordinator,
         [CALLER, "+74990000000", CALLER, MOBILE, "+14155550100"],
     )
-    items = coordinator.calls_to_return.open_items()
+    items = coordinator.records.calls_to_return.open_items()
     assert sorted(item.missed for item in items) == [1, 1, 1, 2]
 
     said = await converse(hass, text, language)
@@ -611,7 +614,7 @@ async def test_calls_to_return_by_number(
     """A number outside the phonebook is said as the number; the LLM path answers the same."""
     coordinator = extension_of(init_integration)
     await miss_calls(simulator, coordinator, ["+74990000000"])
-    [item] = coordinator.calls_to_return.open_items()
+    [item] = coordinator.records.calls_to_return.open_items()
 
     response = await handle(hass, INTENT_CALLS_TO_RETURN, "en")
     assert speech(response) == (
@@ -638,7 +641,7 @@ async def test_return_call(
     coordinator = extension_of(init_integration)
     await start_conversation(hass, tmp_path)
     await miss_calls(simulator, coordinator, [MOBILE, CALLER])
-    newest = coordinator.calls_to_return.open_items()[0]
+    newest = coordinator.records.calls_to_return.open_items()[0]
 
     said = await converse(hass, text, language)
 

@@ -53,7 +53,7 @@ async def recorded_call(
 ) -> dict[str, str]:
     """An answered call with a recording that is ready, in the history."""
     ids = await simulator.incoming_answered(EXTENSION, duration=seconds)
-    history = extension_of(entry).history
+    history = extension_of(entry).records.history
     await wait_until(
         lambda: (
             (call := history.get(ids["entry_id"])) is not None
@@ -71,8 +71,9 @@ async def test_browse_account_extension_day_calls(
     missed = await simulator.incoming_missed(EXTENSION, caller="+74950000002")
     await wait_until(
         lambda: (
-            extension_of(media).history.get(missed["entry_id"]) is not None
-            and extension_of(media).history.get(missed["entry_id"]).outcome is not None
+            extension_of(media).records.history.get(missed["entry_id"]) is not None
+            and extension_of(media).records.history.get(missed["entry_id"]).outcome
+            is not None
         )
     )
 
@@ -97,7 +98,7 @@ async def test_browse_account_extension_day_calls(
     day = await media_source.async_browse_media(hass, day_id(media))
     titles = [child.title for child in day.children]
     assert len(titles) == 2
-    history = extension_of(media).history
+    history = extension_of(media).records.history
     assert titles == [
         f"{local_time(history.get(missed['entry_id']))} · incoming · +7 495 000-00-02 · missed",
         f"{local_time(history.get(recorded['entry_id']))} · incoming · {CALLER_NAME} · 0:00",
@@ -151,7 +152,7 @@ async def test_a_recording_not_ready_yet(
     """Still being prepared: not playable, said in the title, on resolve and by the view."""
     simulator.record_delay = 60
     simulator.start_scenario("incoming_answered", extension=EXTENSION, duration=9)
-    history = extension_of(media).history
+    history = extension_of(media).records.history
     await wait_until(lambda: any(call.recordings for call in history.calls.values()))
     call = next(iter(history.calls.values()))
 
@@ -179,7 +180,8 @@ async def test_a_call_without_a_recording(
     ids = await simulator.incoming_missed(EXTENSION)
     await wait_until(
         lambda: (
-            (call := extension_of(media).history.get(ids["entry_id"])) is not None
+            (call := extension_of(media).records.history.get(ids["entry_id"]))
+            is not None
             and call.outcome is not None
         )
     )
@@ -332,7 +334,7 @@ async def test_older_days(
             timestamp=stamp,
             disconnect_reason=1110,
         )
-    await wait_until(lambda: len(extension_of(media).history.calls) == 2)
+    await wait_until(lambda: len(extension_of(media).records.history.calls) == 2)
 
     extension = await media_source.async_browse_media(
         hass, day_id(media).rsplit("/", 1)[0]

@@ -34,7 +34,7 @@ async def test_missed_calls_add_and_update_an_item(
     await simulator.incoming_missed(EXTENSION)
     await wait_for_state(hass, TO_RETURN, "1")
     await simulator.incoming_missed(EXTENSION)
-    to_return = extension_of(init_integration).calls_to_return
+    to_return = extension_of(init_integration).records.calls_to_return
     await wait_until(lambda: to_return.items[0].missed == 2)
     assert hass.states.get(TO_RETURN).state == "1"
     items = await _items(hass)

@@ -25,7 +25,7 @@ async def record(
 ) -> str:
     """A recorded call of extension 101, ready in the history; the view's path to its recording."""
     ids = await simulator.incoming_answered(EXTENSION, duration=seconds)
-    history = extension_of(entry).history
+    history = extension_of(entry).records.history
     await wait_until(
         lambda: (
             (found := history.recording(ids["record_id"])) is not None

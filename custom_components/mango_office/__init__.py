@@ -5,9 +5,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .account import MangoAccount, MangoConfigEntry
 from .api import DEFAULT_BASE_URL, MangoClient
 from .const import CONF_BASE_URL, CONF_PHONEBOOK, DOMAIN, SUBENTRY_EXTENSION
-from .coordinator import MangoAccount, MangoConfigEntry
 from .helpers import setup_errors
 from .intents import async_register_intents
 from .migration import async_migrate_integration

@@ -11,7 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MangoConfigEntry
+from .account import MangoConfigEntry
 from .entity import MangoEntity
 
 # Push only: the entities read what the coordinator was told.

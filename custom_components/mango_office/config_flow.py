@@ -26,6 +26,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.typing import UNDEFINED
 import voluptuous as vol
 
+from .account import MangoConfigEntry
 from .api import DEFAULT_BASE_URL, MangoClient, MangoError
 from .const import (
     ACCOUNT_TITLE,
@@ -38,7 +39,6 @@ from .const import (
     LOGGER,
     SUBENTRY_EXTENSION,
 )
-from .coordinator import MangoConfigEntry
 from .helpers import FORM_INVALID_EXTENSION, async_extension_title, form_error
 from .phonebook import format_phonebook, parse_phonebook
 

@@ -2,22 +2,19 @@
 
 The path of a message: the channel (api/) parses it and drops repeats and
 stale ones; the coordinator hands a ``/call`` event to the call tracker
-(calls.py), fires the bus events that payloads.py builds, and publishes a
-new ``MangoData``; each entity writes only when what it shows changed.
+(calls.py, kept by storage.py with the call history), fires the bus events
+that payloads.py builds, and publishes a new ``MangoData``; each entity
+writes only when what it shows changed.
 """
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -34,40 +31,25 @@ from .api import (
     RouteResultEvent,
     SummaryEvent,
 )
-from .calls import CallTracker, ExtensionCalls
+from .calls import ExtensionCalls
 from .connection import ConnectionWatch
-from .const import (
-    ACCOUNT_MODEL,
-    ACCOUNT_MODELS,
-    CONF_EXTENSION,
-    CONF_FORMER_ENTRY_ID,
-    CONF_FORMER_UNIQUE_ID,
-    CONF_PHONEBOOK,
-    DOMAIN,
-    LOGGER,
-    MANUFACTURER,
-    MODEL,
-    MODELS,
-    SUBENTRY_EXTENSION,
-)
+from .const import CONF_EXTENSION, CONF_FORMER_ENTRY_ID, LOGGER
 from .history import ReturnItem
 from .issues import async_clear_refused, async_raise_refused
 from .payloads import (
+    HeldNews,
     Notification,
     call_notification,
+    event_source,
     ivr_notification,
     record_notification,
     route_result_notification,
 )
 from .phonebook import Phonebook
-from .storage import CallsStore, HistoryStore
+from .storage import ExtensionRecords
 
-type MangoConfigEntry = ConfigEntry[MangoAccount]
-
-# Calls whose end was lost are forgotten this often; nothing is sent.
-PRUNE_INTERVAL: Final = timedelta(minutes=1)
-# The event entities of the account's device (IVR calls, route results).
-ACCOUNT_EVENT_KEYS: Final = ("ivr", "route_result")
+if TYPE_CHECKING:
+    from .account import MangoConfigEntry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,45 +64,6 @@ class MangoData:
     """What just happened, for the event entities: each one is shown."""
     caught_up: tuple[Notification, ...] = ()
     """The latest news of each kind and type from while the entities were unavailable."""
-
-
-def extension_unique_id(entry: ConfigEntry, subentry: ConfigSubentry) -> str:
-    """The id an extension's device and entities are made from.
-
-    It is the account's digest and the number, as 0.1 made it for its entry;
-    an extension migrated from an entry with an older key keeps that entry's.
-    """
-    if former := subentry.data.get(CONF_FORMER_UNIQUE_ID):
-        return str(former)
-    return f"{entry.unique_id}_{subentry.data[CONF_EXTENSION]}"
-
-
-def device_info(
-    unique_id: str, extension: str, language: str | None = None
-) -> dr.DeviceInfo:
-    """Describe the device that stands for one extension (its model in `language`)."""
-    return dr.DeviceInfo(
-        identifiers={(DOMAIN, unique_id)},
-        manufacturer=MANUFACTURER,
-        model=MODELS.get((language or "").split("-")[0], MODEL),
-        # What the actions' device selector picks, in any language.
-        model_id=SUBENTRY_EXTENSION,
-        translation_key="extension",
-        translation_placeholders={"extension": extension},
-    )
-
-
-def account_device_info(
-    entry: ConfigEntry, language: str | None = None
-) -> dr.DeviceInfo:
-    """Describe the account's own device (no subentry's)."""
-    return dr.DeviceInfo(
-        identifiers={(DOMAIN, str(entry.unique_id))},
-        manufacturer=MANUFACTURER,
-        model=ACCOUNT_MODELS.get((language or "").split("-")[0], ACCOUNT_MODEL),
-        model_id="account",
-        translation_key="account",
-    )
 
 
 class MangoCoordinator(DataUpdateCoordinator[MangoData]):
@@ -140,12 +83,12 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         entry: MangoConfigEntry,
         subentry: ConfigSubentry,
         client: MangoClient,
-        device_id: str,
+        records: ExtensionRecords,
         *,
-        tracker: CallTracker,
-        store: CallsStore,
-        history: HistoryStore,
-        on_account_news: Callable[[Notification], None],
+        phonebook: Phonebook,
+        device_id: str,
+        unique_id: str,
+        on_account_news: Callable[[Notification, dict[str, Any]], None],
     ) -> None:
         """Set up the channel; nothing is sent until it is started."""
         self.extension: str = subentry.data[CONF_EXTENSION]
@@ -160,43 +103,35 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self.subentry_id = subentry.subentry_id
         self.subentry_data = subentry.data
         """The settings this coordinator was made with."""
-        self.unique_id = extension_unique_id(entry, subentry)
+        self.unique_id = unique_id
         self.former_entry_id: str | None = subentry.data.get(CONF_FORMER_ENTRY_ID)
         """The 0.1 entry this extension was, which actions still accept."""
-        self._tracker = tracker
-        self._store = store
-        self._history_store = history
-        self.history = history.history
-        """The calls after they happened."""
-        self.calls_to_return = history.calls_to_return
+        self.records = records
         self._on_account_news = on_account_news
         self.channel = MangoChannel(
             client,
             self.extension,
             on_event=self._handle_event,
             on_state=self._handle_state,
-            last_seqs=tracker.last_seqs(),
+            last_seqs=records.tracker.last_seqs(),
         )
-        self._source = {
-            # A migrated extension's events name the entry it was, as before.
-            "config_entry_id": subentry.data.get(CONF_FORMER_ENTRY_ID, entry.entry_id),
-            "device_id": device_id,
-            "extension": self.extension,
-        }
+        # A migrated extension's events name the entry it was, as before.
+        self._source = event_source(
+            self.former_entry_id or entry.entry_id, device_id, self.extension
+        )
         # Unavailable until the channel is live and every missed event is in.
         self.last_update_success = False
         self.data = MangoData(
-            calls=tracker.snapshot,
-            phonebook=Phonebook(entry.options.get(CONF_PHONEBOOK, {})),
-            to_return=history.calls_to_return.items,
+            calls=records.tracker.snapshot,
+            phonebook=phonebook,
+            to_return=records.calls_to_return.items,
         )
-        self._held: dict[tuple[str, str], Notification] = {}
+        self._held = HeldNews()
         self._live = False
         """Whether the channel is connected and every missed event is in."""
         self._connection = ConnectionWatch(
             hass, self.extension, self._become_unavailable
         )
-        self._unsubscribe: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._provisioning = False
 
@@ -208,34 +143,18 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     @callback
     def async_start(self) -> None:
         """Start delivering, once the entities are there to show it."""
-        self._unsubscribe.append(
-            async_track_time_interval(
-                self.hass,
-                self._prune,
-                PRUNE_INTERVAL,
-                name=f"{self.name} prune",
-                cancel_on_shutdown=True,
-            )
-        )
         self._task = self.config_entry.async_create_background_task(
             self.hass, self._async_run(), name=f"{self.name} push channel"
         )
 
     async def _async_run(self) -> None:
-        """Connect, provisioning the extension if the service refuses it; deliver until closed.
+        """Connect (provisioning only if refused: the account's pace makes every request count).
 
-        The config flow provisioned it, so a start costs no users/create (the
-        account's pace makes every request count); a refusal means it never
-        was, or the account's administrator removed it, which provisioning
-        undoes. An extension the service refuses to provision is a repair
-        issue; the others go on.
+        An extension the service refuses to provision is a repair issue; the others go on.
         """
         self._provisioning = True
         try:
-            try:
-                await self.channel.connect()
-            except MangoApiError:
-                await self.client.create_user(self.extension)
+            await self.channel.connect_or_provision()
         except MangoApiError as err:
             async_raise_refused(
                 self.hass, self.config_entry, self.subentry_id, self.extension, err.code
@@ -256,29 +175,24 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         here; the channel's close waits for the first one to finish.
         """
         await super().async_shutdown()
-        while self._unsubscribe:
-            self._unsubscribe.pop()()
         if self._task is not None and self._provisioning:
             # Nothing is open yet: stop before the channel opens anything.
             self._task.cancel()
         await self.channel.close()
         self._connection.cancel()
-        await self._store.async_close()
-        await self._history_store.async_close()
+        await self.records.async_close()
 
     async def async_remove(self) -> None:
         """Stop for good: the extension was removed, so are its saved calls."""
         await self.async_shutdown()
-        await self._store.async_remove()
-        await self._history_store.async_remove()
+        await self.records.async_remove()
         async_clear_refused(self.hass, self.config_entry.entry_id, self.subentry_id)
 
     @callback
     def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
         """Use a new phonebook from now on, without touching the connection."""
         phonebook = Phonebook(entries)
-        self._tracker.set_phonebook(phonebook)
-        self._history_store.set_phonebook(phonebook)
+        self.records.set_phonebook(phonebook)
         self._publish(phonebook=phonebook)
 
     @callback
@@ -286,11 +200,8 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         if state is ChannelState.CONNECTED:
             self._live = True
             self._connection.connected()
-            self._tracker.prune(dt_util.utcnow())
-            self._store.schedule_save()
-            caught_up = tuple(self._held.values())
-            self._held.clear()
-            self.async_set_updated_data(self._data(caught_up=caught_up))
+            self.records.prune(dt_util.utcnow())
+            self.async_set_updated_data(self._data(caught_up=self._held.take()))
             return
         self._live = False
         if state is ChannelState.AUTH_FAILED:
@@ -314,11 +225,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         news: list[Notification]
         match event:
             case CallEvent():
-                items = self._tracker.handle(
+                items = self.records.handle_call(
                     event, now=dt_util.utcnow(), replayed=replayed
                 )
-                self._store.schedule_save()
-                self._history_store.remember(event, items)
                 news = [call_notification(item, replayed=replayed) for item in items]
             case RecordEvent(url=None) if event.available:
                 # The VPBX API tells a finished recording by its id: the link
@@ -330,20 +239,17 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 )
                 return
             case RecordEvent():
-                self._history_store.remember_recording(event)
+                self.records.remember_recording(event)
                 news = [record_notification(event, replayed=replayed)]
             case IvrEvent() | RouteResultEvent():
                 # The account's news: it comes on one extension's channel,
-                # which its bus event names, and shows on the account's device.
-                notification = (
+                # which its bus event names.
+                self._on_account_news(
                     ivr_notification(event, self.data.phonebook, replayed=replayed)
                     if isinstance(event, IvrEvent)
-                    else route_result_notification(event, replayed=replayed)
+                    else route_result_notification(event, replayed=replayed),
+                    self._source,
                 )
-                self.hass.bus.async_fire(
-                    notification.kind, notification.bus_data(self._source)
-                )
-                self._on_account_news(notification)
                 return
             case SummaryEvent():
                 # The legs told the call as it went; its summary adds nothing shown.
@@ -358,19 +264,12 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             LOGGER.debug("No link yet for recording %s: %s", event.record_id, err)
             url = None
         event = replace(event, url=url)
-        self._history_store.remember_recording(event)
+        self.records.remember_recording(event)
         self._deliver([record_notification(event, replayed=replayed)])
 
     @callback
-    def async_set_to_return(
-        self,
-        *,
-        completed: Mapping[str, bool] | None = None,
-        deleted: Sequence[str] = (),
-    ) -> None:
-        """The user ticked, unticked or deleted items of the calls to return."""
-        self._history_store.set_to_return(completed or {}, deleted)
-        # Shown at once, connected or not: the list is kept here.
+    def async_show_now(self) -> None:
+        """Show what the user changed in the records at once, connected or not."""
         self.data = self._data()
         self.async_update_listeners()
 
@@ -383,22 +282,16 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             self.async_set_updated_data(self._data(news=tuple(news)))
             return
         # The entities catch up once the channel is live again.
-        for notification in news:
-            if notification.event_type is not None:
-                key = (notification.kind, notification.event_type)
-                self._held.pop(key, None)
-                self._held[key] = notification
+        self._held.hold(news)
 
     @callback
-    def _prune(self, now: datetime) -> None:
+    def async_prune(self, now: datetime) -> None:
         """Forget calls whose end never arrived, so call_state cannot get stuck."""
-        if self._tracker.prune(now):
+        if self.records.prune(now):
             LOGGER.debug(
                 "Extension %s: forgot calls whose end never came", self.extension
             )
-            self._store.schedule_save()
             self._publish()
-        self._history_store.prune(now)
 
     def _data(
         self,
@@ -408,9 +301,9 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         caught_up: tuple[Notification, ...] = (),
     ) -> MangoData:
         return MangoData(
-            calls=self._tracker.snapshot,
+            calls=self.records.tracker.snapshot,
             phonebook=phonebook or self.data.phonebook,
-            to_return=self.calls_to_return.items,
+            to_return=self.records.calls_to_return.items,
             news=news,
             caught_up=caught_up,
         )
@@ -422,156 +315,3 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             self.async_set_updated_data(data)
         else:
             self.data = data
-
-
-class MangoAccount:
-    """One account: one client, and a coordinator for each extension (subentry).
-
-    Extensions come and go while the others stay connected: the platforms
-    hand over how they add an extension's entities, and a new extension gets
-    its device and entities at once.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: MangoConfigEntry,
-        client: MangoClient,
-        session: aiohttp.ClientSession,
-    ) -> None:
-        """Start with no extension."""
-        self.hass = hass
-        self.entry = entry
-        self.client = client
-        self.session = session
-        self.entry_data = entry.data
-        """The settings the account was set up with."""
-        self.coordinators: dict[str, MangoCoordinator] = {}
-        """By subentry id."""
-        self.device_info = account_device_info(entry, hass.config.language)
-        """The account's own device: IVR calls and route results show there."""
-        self._adders: list[Callable[[MangoCoordinator], None]] = []
-        self._news_listeners: list[Callable[[Notification], None]] = []
-        self._started = False
-
-    @callback
-    def async_add_entities_with(
-        self, adder: Callable[[MangoCoordinator], None]
-    ) -> None:
-        """Add a platform's entities for each extension, now and when one is added."""
-        self._adders.append(adder)
-        for coordinator in self.coordinators.values():
-            adder(coordinator)
-
-    @callback
-    def async_listen_news(
-        self, listener: Callable[[Notification], None]
-    ) -> CALLBACK_TYPE:
-        """Hear the account's news (IVR calls, route results) from every extension."""
-        self._news_listeners.append(listener)
-        return lambda: self._news_listeners.remove(listener)
-
-    @callback
-    def _account_news(self, notification: Notification) -> None:
-        for listener in self._news_listeners:
-            listener(notification)
-
-    async def async_prepare(self, subentry: ConfigSubentry) -> MangoCoordinator:
-        """Make an extension's coordinator and device; nothing is sent yet."""
-        hass, entry = self.hass, self.entry
-        extension = subentry.data[CONF_EXTENSION]
-        unique_id = extension_unique_id(entry, subentry)
-        device_registry = dr.async_get(hass)
-        device = device_registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            config_subentry_id=subentry.subentry_id,
-            **device_info(unique_id, extension, hass.config.language),
-        )
-        # Reconfigured to another extension: the old one's device goes, with its entities.
-        for stale in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
-            if (
-                stale.config_subentry_id == subentry.subentry_id
-                and stale.id != device.id
-            ):
-                device_registry.async_remove_device(stale.id)
-        # 0.1 showed the account's news on each extension; now the account's device does.
-        entity_registry = er.async_get(hass)
-        for key in ACCOUNT_EVENT_KEYS:
-            if entity_id := entity_registry.async_get_entity_id(
-                Platform.EVENT, DOMAIN, f"{unique_id}_{key}"
-            ):
-                entity_registry.async_remove(entity_id)
-        store = CallsStore(hass, entry.entry_id, subentry.subentry_id)
-        tracker = await store.async_load(
-            extension, Phonebook(entry.options.get(CONF_PHONEBOOK, {}))
-        )
-        history = HistoryStore(hass, entry.entry_id, subentry.subentry_id)
-        await history.async_load(extension)
-        coordinator = MangoCoordinator(
-            hass,
-            entry,
-            subentry,
-            self.client,
-            device.id,
-            tracker=tracker,
-            store=store,
-            history=history,
-            on_account_news=self._account_news,
-        )
-        self.coordinators[subentry.subentry_id] = coordinator
-        return coordinator
-
-    @callback
-    def async_start(self) -> None:
-        """Start every extension in the background, once the platforms are set up."""
-        self._started = True
-        self.entry.async_on_unload(
-            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop)
-        )
-        for coordinator in self.coordinators.values():
-            coordinator.async_start()
-
-    async def async_sync(self) -> None:
-        """Follow the subentries: start the new extensions, stop the removed ones.
-
-        An extension whose settings changed starts over; the others are not touched.
-        """
-        subentries = self.entry.get_subentries_of_type(SUBENTRY_EXTENSION)
-        wanted = {subentry.subentry_id: subentry for subentry in subentries}
-        for subentry_id, coordinator in list(self.coordinators.items()):
-            subentry = wanted.get(subentry_id)
-            if subentry is None or subentry.data != coordinator.subentry_data:
-                del self.coordinators[subentry_id]
-                await coordinator.async_remove()
-        for subentry in subentries:
-            if subentry.subentry_id not in self.coordinators:
-                coordinator = await self.async_prepare(subentry)
-                for adder in self._adders:
-                    adder(coordinator)
-                if self._started:
-                    coordinator.async_start()
-
-    async def async_retry(self, subentry_id: str) -> None:
-        """Start one extension over (after the service refused it); the others stay."""
-        if (coordinator := self.coordinators.pop(subentry_id, None)) is not None:
-            await coordinator.async_shutdown()
-        await self.async_sync()
-
-    @callback
-    def async_set_phonebook(self, entries: Mapping[str, str]) -> None:
-        """Use a new phonebook in every extension, without touching the connections."""
-        for coordinator in self.coordinators.values():
-            coordinator.async_set_phonebook(entries)
-
-    async def _async_stop(self, _: Event) -> None:
-        await self.async_shutdown()
-
-    async def async_shutdown(self) -> None:
-        """Close every channel at once, then the session."""
-        await asyncio.gather(
-            *(
-                coordinator.async_shutdown()
-                for coordinator in self.coordinators.values()
-            )
-        )
-        await self.session.close()

@@ -14,6 +14,7 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .account import MangoConfigEntry
 from .api.redact import redact_free_text, redact_message, redact_raw
 from .const import (
     ATTR_CALLEE_NUMBER,
@@ -24,7 +25,7 @@ from .const import (
     CONF_FORMER_UNIQUE_ID,
     CONF_PHONEBOOK,
 )
-from .coordinator import MangoConfigEntry, MangoCoordinator
+from .coordinator import MangoCoordinator
 
 PROBE: Final = (
     "From Home Assistant's configuration folder: python -m "
@@ -86,7 +87,7 @@ def _extension(
 ) -> dict[str, Any]:
     channel = coordinator.channel
     calls = coordinator.data.calls
-    history = coordinator.history
+    history = coordinator.records.history
     stats = channel.stats
     return {
         "subentry_id": coordinator.subentry_id,
@@ -130,7 +131,7 @@ def _extension(
             "recordings": sum(len(call.recordings) for call in history.calls.values()),
         },
         "calls_to_return": {
-            "open": len(coordinator.calls_to_return.open_items()),
-            "all": len(coordinator.calls_to_return.items),
+            "open": len(coordinator.records.calls_to_return.open_items()),
+            "all": len(coordinator.records.calls_to_return.items),
         },
     }

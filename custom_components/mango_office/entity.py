@@ -6,7 +6,8 @@ from homeassistant.core import callback
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .coordinator import MangoCoordinator, device_info
+from .account import device_info
+from .coordinator import MangoCoordinator
 
 
 class MangoEntity(CoordinatorEntity[MangoCoordinator]):

@@ -7,6 +7,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .account import ACCOUNT_EVENT_KEYS, MangoAccount, MangoConfigEntry
 from .calls import CALL_ANSWERED, CALL_ENDED, CALL_EVENT_TYPES, CALL_MISSED
 from .const import (
     EVENT_CALL,
@@ -18,7 +19,7 @@ from .const import (
     ROUTE_FAILURE,
     ROUTE_SUCCESS,
 )
-from .coordinator import ACCOUNT_EVENT_KEYS, MangoAccount, MangoConfigEntry, MangoData
+from .coordinator import MangoData
 from .entity import MangoEntity
 from .payloads import Notification
 

@@ -233,7 +233,7 @@ class CallsToReturnIntentHandler(MangoIntentHandler):
         speech: _Speech,
     ) -> str:
         """Name the newest few open items; say how many more there are."""
-        items = coordinators[0].calls_to_return.open_items()
+        items = coordinators[0].records.calls_to_return.open_items()
         if not items:
             return speech.say("speech_nothing_to_return")
         said = [
@@ -282,7 +282,7 @@ class ReturnCallIntentHandler(MangoIntentHandler):
         speech: _Speech,
     ) -> str:
         """Place the callback to the newest open item, as the callback intent does."""
-        items = coordinators[0].calls_to_return.open_items()
+        items = coordinators[0].records.calls_to_return.open_items()
         if not items:
             return speech.say("speech_nothing_to_return")
         placed = await async_place_callback(coordinators[0], items[0].number)

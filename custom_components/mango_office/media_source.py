@@ -26,8 +26,9 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util
 
+from .account import MangoConfigEntry
 from .const import ACCOUNT_TITLE, DOMAIN
-from .coordinator import MangoConfigEntry, MangoCoordinator
+from .coordinator import MangoCoordinator
 from .history import HistoryCall, Recording
 from .phonebook import display_number
 from .views import mime_type_of, recording_path
@@ -74,7 +75,9 @@ class MangoMediaSource(MediaSource):
         entry_id, subentry_id, _, entry_id_of_call = parts
         coordinator = self._coordinator(entry_id, subentry_id)
         call = (
-            None if coordinator is None else coordinator.history.get(entry_id_of_call)
+            None
+            if coordinator is None
+            else coordinator.records.history.get(entry_id_of_call)
         )
         if call is None:
             raise _unknown(Unresolvable, item)
@@ -145,7 +148,7 @@ class MangoMediaSource(MediaSource):
         days = sorted(
             {
                 dt_util.as_local(call.started_at).date()
-                for call in coordinator.history.calls.values()
+                for call in coordinator.records.history.calls.values()
             },
             reverse=True,
         )
@@ -172,7 +175,7 @@ class MangoMediaSource(MediaSource):
     ) -> BrowseMediaSource:
         calls = [
             call
-            for call in reversed(list(coordinator.history.calls.values()))
+            for call in reversed(list(coordinator.records.history.calls.values()))
             if dt_util.as_local(call.started_at).date() == day
         ][:MAX_CALLS_A_DAY]
         return _folder(

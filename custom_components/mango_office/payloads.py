@@ -5,6 +5,7 @@ are all built here, so that a key is spelled once and the same news reads
 the same wherever it shows.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -19,11 +20,14 @@ from .const import (
     ATTR_CALLEE_NUMBER,
     ATTR_CALLER_NAME,
     ATTR_CALLER_NUMBER,
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_DEVICE_ID,
     ATTR_DIRECTION,
     ATTR_DISCONNECT_REASON,
     ATTR_DURATION,
     ATTR_ENTRY_ID,
     ATTR_EVENT_TYPE,
+    ATTR_EXTENSION,
     ATTR_LINE_NUMBER,
     ATTR_MESSAGE,
     ATTR_NAME,
@@ -103,6 +107,40 @@ class Notification:
     def entity_attributes(self) -> dict[str, Any]:
         """The event entity's attributes when it shows this news."""
         return {**self.attributes, ATTR_REPLAYED: self.replayed}
+
+
+def event_source(
+    config_entry_id: str, device_id: str, extension: str
+) -> dict[str, str]:
+    """What a bus event says of where it came from."""
+    return {
+        ATTR_CONFIG_ENTRY_ID: config_entry_id,
+        ATTR_DEVICE_ID: device_id,
+        ATTR_EXTENSION: extension,
+    }
+
+
+class HeldNews:
+    """The latest news of each kind and type, kept while the entities cannot show it."""
+
+    def __init__(self) -> None:
+        """Hold nothing yet."""
+        self._latest: dict[tuple[str, str], Notification] = {}
+
+    def hold(self, news: Iterable[Notification]) -> None:
+        """Keep each piece of news in place of the one of its kind and type."""
+        for notification in news:
+            if notification.event_type is not None:
+                key = (notification.kind, notification.event_type)
+                # Moved to the end: the entities show them in the order they came.
+                self._latest.pop(key, None)
+                self._latest[key] = notification
+
+    def take(self) -> tuple[Notification, ...]:
+        """What is held, oldest first; nothing is held afterwards."""
+        held = tuple(self._latest.values())
+        self._latest.clear()
+        return held
 
 
 def call_attributes(call: Call | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .coordinator import MangoConfigEntry
+from .account import MangoConfigEntry
 
 
 class RefusedExtensionFlow(RepairsFlow):

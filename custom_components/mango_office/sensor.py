@@ -14,8 +14,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .account import MangoConfigEntry
 from .calls import CALL_STATES
-from .coordinator import MangoConfigEntry, MangoData
+from .coordinator import MangoData
 from .entity import MangoEntity
 from .payloads import call_attributes, call_key, last_caller_attributes
 

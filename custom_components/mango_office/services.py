@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 import voluptuous as vol
 
+from .account import MangoConfigEntry
 from .api import CallState, TransferMethod
 from .const import (
     ATTR_CALL_ID,
@@ -32,7 +33,7 @@ from .const import (
     ATTR_URL,
     DOMAIN,
 )
-from .coordinator import MangoConfigEntry, MangoCoordinator
+from .coordinator import MangoCoordinator
 from .helpers import action_errors
 from .history import MAX_HISTORY, OUTCOMES, HistoryCall
 from .phonebook import normalize_number
@@ -291,7 +292,7 @@ def calls_response(
             (coordinator.extension, item)
             for coordinator in coordinators
             # Of the same second, the one heard of last comes first.
-            for item in coordinator.history.latest_first()
+            for item in coordinator.records.history.latest_first()
             if (since is None or item.started_at >= since)
             and (outcomes is None or item.outcome in outcomes)
         ),

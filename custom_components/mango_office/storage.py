@@ -147,3 +147,75 @@ class HistoryStore(_BatchedStore[StoredHistory]):
 
     def _as_dict(self) -> StoredHistory:
         return history_as_dict(self.history, self.calls_to_return)
+
+
+class ExtensionRecords:
+    """What an extension keeps of its calls: the calls now, their history, the calls to return.
+
+    Each change is saved a little later; the tracker and the history each
+    have a file of their own.
+    """
+
+    tracker: CallTracker
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, subentry_id: str) -> None:
+        """Nothing is read until loaded."""
+        self._calls = CallsStore(hass, entry_id, subentry_id)
+        self._history = HistoryStore(hass, entry_id, subentry_id)
+
+    async def async_load(self, extension: str, phonebook: Phonebook) -> None:
+        """Take back what was saved."""
+        self.tracker = await self._calls.async_load(extension, phonebook)
+        await self._history.async_load(extension)
+
+    @property
+    def history(self) -> CallHistory:
+        """The calls after they happened."""
+        return self._history.history
+
+    @property
+    def calls_to_return(self) -> CallsToReturn:
+        """The missed calls nobody has returned yet."""
+        return self._history.calls_to_return
+
+    def handle_call(
+        self, event: CallEvent, *, now: datetime, replayed: bool
+    ) -> list[CallNews]:
+        """Follow a call event; what it changed for the extension's call."""
+        news = self.tracker.handle(event, now=now, replayed=replayed)
+        self._calls.schedule_save()
+        self._history.remember(event, news)
+        return news
+
+    def remember_recording(self, event: RecordEvent) -> None:
+        """Keep a recording with its call."""
+        self._history.remember_recording(event)
+
+    def set_to_return(
+        self, completed: Mapping[str, bool], deleted: Iterable[str]
+    ) -> None:
+        """The user ticked, unticked or deleted items of the calls to return."""
+        self._history.set_to_return(completed, deleted)
+
+    def set_phonebook(self, phonebook: Phonebook) -> None:
+        """Name the numbers the phonebook now knows, in every record."""
+        self.tracker.set_phonebook(phonebook)
+        self._history.set_phonebook(phonebook)
+
+    def prune(self, now: datetime) -> bool:
+        """Forget calls whose end never came and calls too old to keep; whether a current one went."""
+        forgot = self.tracker.prune(now)
+        if forgot:
+            self._calls.schedule_save()
+        self._history.prune(now)
+        return forgot
+
+    async def async_close(self) -> None:
+        """Save now, once."""
+        await self._calls.async_close()
+        await self._history.async_close()
+
+    async def async_remove(self) -> None:
+        """Forget everything saved, with the extension."""
+        await self._calls.async_remove()
+        await self._history.async_remove()

@@ -20,8 +20,9 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .account import MangoConfigEntry
 from .const import DOMAIN
-from .coordinator import MangoConfigEntry, MangoCoordinator
+from .coordinator import MangoCoordinator
 from .entity import MangoEntity
 from .history import ReturnItem
 from .phonebook import display_number
@@ -110,11 +111,13 @@ class MangoCallsToReturn(MangoEntity, TodoListEntity):
     async def async_update_todo_item(self, item: TodoItem) -> None:
         """Tick or untick an item; its words are the list's own."""
         if item.uid is not None and item.status is not None:
-            self.coordinator.async_set_to_return(
-                completed={item.uid: item.status == TodoItemStatus.COMPLETED}
+            self.coordinator.records.set_to_return(
+                {item.uid: item.status == TodoItemStatus.COMPLETED}, ()
             )
+            self.coordinator.async_show_now()
 
     @override
     async def async_delete_todo_items(self, uids: list[str]) -> None:
         """Take items off the list."""
-        self.coordinator.async_set_to_return(deleted=uids)
+        self.coordinator.records.set_to_return({}, uids)
+        self.coordinator.async_show_now()

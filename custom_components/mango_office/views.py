@@ -20,9 +20,10 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from yarl import URL
 
+from .account import MangoConfigEntry
 from .api import MangoApiError, MangoError
 from .const import DOMAIN, LOGGER
-from .coordinator import MangoConfigEntry, MangoCoordinator
+from .coordinator import MangoCoordinator
 
 # What MANGO OFFICE records calls in, when its answer does not say.
 DEFAULT_MIME_TYPE: Final = "audio/mpeg"
@@ -87,7 +88,7 @@ class RecordingView(HomeAssistantView):
         coordinator = self._coordinator(entry_id, subentry_id)
         if coordinator is None:
             return _text(HTTPStatus.NOT_FOUND, "No such extension")
-        found = coordinator.history.recording(record_id)
+        found = coordinator.records.history.recording(record_id)
         if found is not None and not found[1].ready:
             # The service can take over five minutes at busy hours.
             return web.Response(

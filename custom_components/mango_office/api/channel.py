@@ -20,7 +20,13 @@ from .client import (
     MangoClient,
     MissedEventsBatch,
 )
-from .errors import MangoAuthError, MangoConnectionError, MangoError, MangoProtocolError
+from .errors import (
+    MangoApiError,
+    MangoAuthError,
+    MangoConnectionError,
+    MangoError,
+    MangoProtocolError,
+)
 from .fields import decode_json
 from .models import (
     CallEvent,
@@ -208,6 +214,18 @@ class MangoChannel:
         self._channel_url = url
         self._first_batch = batch
         self._registered = True
+
+    async def connect_or_provision(self) -> None:
+        """Connect; an extension the service refuses is provisioned, for run() to connect.
+
+        The service refuses an extension nobody provisioned, or one its
+        administrator removed. Raises MangoApiError when it refuses to
+        provision it too, another MangoError when it cannot be used now.
+        """
+        try:
+            await self.connect()
+        except MangoApiError:
+            await self.client.create_user(self.extension)
 
     async def run(self) -> None:
         """Deliver events until close(), reconnecting whenever the connection drops.
