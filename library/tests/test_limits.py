@@ -57,11 +57,32 @@ def pacer(fake_time: FakeTime) -> Pacer:
 async def test_ten_requests_a_second_in_general(
     pacer: Pacer, fake_time: FakeTime
 ) -> None:
-    """The channel's requests count towards ten a second but never wait; an action past them waits its turn."""
+    """The channel's requests count (from their answer) towards ten a second but never wait; an action past them waits its turn."""
     for _ in range(11):
         await pacer.turn()
+        pacer.answered()
     assert fake_time.slept == []
     await pacer.turn(CALLBACK)
+    assert fake_time.slept == [1.0]
+
+
+async def test_a_request_of_no_kind_in_flight_leaves_nine_places_to_connect(
+    pacer: Pacer, fake_time: FakeTime
+) -> None:
+    """The set-up's ping still unanswered: the tenth connecting request waits for it, and a second more.
+
+    Counted from when it was sent, it would leave ten places, and the service
+    could see the ping (late) and ten more within one second.
+    """
+    await pacer.turn()
+    for _ in range(9):
+        await pacer.turn(CONNECT)
+    tenth = asyncio.ensure_future(pacer.turn(CONNECT))
+    await asyncio.sleep(0)
+    assert not tenth.done()
+
+    pacer.answered()
+    await tenth
     assert fake_time.slept == [1.0]
 
 

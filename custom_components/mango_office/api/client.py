@@ -260,7 +260,7 @@ class MangoClient:
                 method, path, params, request_timeout, success_codes
             )
         finally:
-            if pace == CONNECT:
+            if pace is None or pace == CONNECT:
                 self.pacer.answered()
 
     async def _exchange(

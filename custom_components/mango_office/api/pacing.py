@@ -14,7 +14,9 @@ hundred extensions starting, or coming back after an outage, never send more
 than 10 a second; an action goes before them. Such a request counts from
 when its answer came, and until then as one in flight: the service received
 it in between, so however late a request goes out or arrives, the service
-never sees more than 10 in a second. The websocket is the push
+never sees more than 10 in a second. A request of no kind (the set-up's
+ping, a drain's further batch, unregister) goes at once but counts the same
+way. The websocket is the push
 server's, not a request of the API, and one follows each channel/. The first
 channel through after a failure wakes the others from their backoff: the
 service is back for all of them. A drain's further batches of missed events
@@ -96,9 +98,10 @@ class Pacer:
         if kind is None or kind == CONNECT:
             if (wait := self._hold_until - self._clock()) > 0:
                 await self._sleep(wait)
-            if (general := self._sent.get(GENERAL)) is not None:
-                now = self._clock()
-                general.append(max(now, general[-1]) if general else now)
+            if GENERAL in self._rates:
+                # In flight until answered, so that the requests waiting their
+                # turn count it: it never waits for one of its own.
+                self._in_flight += 1
             return
         if kind in self._rates:
             await self._take(kind)
@@ -134,9 +137,10 @@ class Pacer:
             self._backing_off.discard(wake)
 
     def answered(self) -> None:
-        """A CONNECT request is done (answered or not): it counts from now."""
+        """A CONNECT request, or one of no kind, is done (answered or not): it counts from now."""
+        if (general := self._sent.get(GENERAL)) is None:
+            return
         self._in_flight -= 1
-        general = self._sent[GENERAL]
         now = self._clock()
         general.append(max(now, general[-1]) if general else now)
         self._answer.set()
