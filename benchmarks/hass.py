@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+import socket
 import tempfile
 import time
 from types import MappingProxyType
@@ -18,6 +19,7 @@ from unittest.mock import patch
 
 from aiohttp.resolver import ThreadedResolver
 from homeassistant import bootstrap, loader
+from homeassistant.auth import auth_manager_from_config
 from homeassistant.config_entries import (
     SOURCE_USER,
     ConfigEntries,
@@ -43,6 +45,7 @@ from homeassistant.core import (
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import DATA_RESOLVER, HassAsyncDNSResolver
 from homeassistant.helpers.entity import StateInfo
+from homeassistant.setup import async_setup_component
 
 from custom_components.mango_office.const import (
     CONF_BASE_URL,
@@ -75,11 +78,25 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
         hass.data[DATA_RESOLVER] = cast(HassAsyncDNSResolver, _PlainResolver())
         if not await bootstrap.async_load_base_functionality(hass):
             raise RuntimeError("Home Assistant did not load its registries")
+        # The integration serves recordings through Home Assistant's http,
+        # here on a free local port.
+        hass.auth = await auth_manager_from_config(hass, [], [])
+        http = {"server_host": ["127.0.0.1"], "server_port": free_port()}
+        if not await async_setup_component(hass, "http", {"http": http}):
+            raise RuntimeError("Home Assistant's http did not start")
         await hass.async_start()
         try:
             yield hass
         finally:
             await hass.async_stop()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 class _PlainResolver(ThreadedResolver):

@@ -18,7 +18,6 @@ import logging
 import math
 import os
 from pathlib import Path
-import socket
 import sys
 import time
 from typing import Any, Final
@@ -34,6 +33,7 @@ from .hass import (
     add_entry,
     connection_entities,
     entity_ids,
+    free_port,
     home_assistant,
     wait_connected,
 )
@@ -84,18 +84,11 @@ class Vendor:
             return await answer.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def start_vendor(
     extensions: Sequence[str],
 ) -> tuple[asyncio.subprocess.Process, int]:
     """Start the simulator with these extensions provisioned; return it with its port."""
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -76,6 +76,7 @@ class MangoCallsToReturn(MangoEntity, TodoListEntity):
         super().__init__(coordinator, description)
         self._summary = summary
         self._shown: Sequence[ReturnItem] | None = None
+        self._worded: dict[str, tuple[ReturnItem, TodoItem]] = {}
 
     @property
     @override
@@ -86,10 +87,20 @@ class MangoCallsToReturn(MangoEntity, TodoListEntity):
     @override
     def _show(self) -> object:
         items = self.coordinator.data.to_return
-        # The same list until it changes: the items are worded once per change.
+        # The same list until it changes, and the same item until it changes:
+        # a missed call words one item, not the whole list.
         if items is not self._shown:
             self._shown = items
-            self._attr_todo_items = [self._item(item) for item in items]
+            worded: dict[str, tuple[ReturnItem, TodoItem]] = {}
+            for item in items:
+                kept = self._worded.get(item.uid)
+                worded[item.uid] = (
+                    kept
+                    if kept is not None and kept[0] is item
+                    else (item, self._item(item))
+                )
+            self._worded = worded
+            self._attr_todo_items = [todo for _, todo in worded.values()]
         return items
 
     def _item(self, item: ReturnItem) -> TodoItem:
