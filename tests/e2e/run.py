@@ -61,6 +61,10 @@ TEXT: Final = {
         "add_extension": "Add extension",
         # The button that closes a subentry flow's success dialog.
         "done": "Finish",
+        # A subentry's overflow menu (three dots), its Delete and the confirmation's button.
+        "menu": "Menu",
+        "delete": "Delete",
+        "confirm_delete": "Delete",
         "invalid_auth": "MANGO OFFICE rejected the integration key.",
         "device": "Extension {extension}",
         "model": "Virtual PBX extension",
@@ -79,6 +83,9 @@ TEXT: Final = {
         "finish": "завершить",
         "add_extension": "Добавить внутренний номер",
         "done": "Готово",
+        "menu": "Меню",
+        "delete": "Удалить",
+        "confirm_delete": "Удалить",
         "invalid_auth": "MANGO OFFICE не принял ключ интеграции.",
         "device": "Внутренний номер {extension}",
         "model": "Внутренний номер ВАТС",  # noqa: RUF001 - Russian
@@ -220,24 +227,28 @@ def add_extension(browser: Browser, language: str, extension: str) -> None:
 def remove_extension(
     browser: Browser, instance: Instance, language: str, extension: str
 ) -> None:
-    """Delete an extension's subentry: the integration's page loses it; its device goes."""
-    device = instance.device(extension)
-    entry_id = str(device["primary_config_entry"])
-    [subentry_id] = device["config_entries_subentries"][entry_id]
+    """The integration's page → the extension's ⋮ → Delete, confirmed: the row and device go.
+
+    The subentry's row holds its device's row, named the same and with a menu of its own:
+    the subentry's menu is the one in the row's header (`.sub-entry`).
+    """
+    text = TEXT[language]
+    page = browser.page
+    title = text["device"].format(extension=extension)
     browser.navigate(f"/config/integrations/integration/{DOMAIN}")
-    shown = browser.page.get_by_text(
-        TEXT[language]["device"].format(extension=extension), exact=True
-    ).first
-    shown.wait_for(state="visible")
-    ws(
-        instance.api,
-        {
-            "type": "config_entries/subentries/delete",
-            "entry_id": entry_id,
-            "subentry_id": subentry_id,
-        },
+    row = page.locator("ha-config-sub-entry-row").filter(
+        has=page.get_by_text(title, exact=True)
     )
-    shown.wait_for(state="detached")
+    header = row.locator(".sub-entry")
+    header.get_by_role("button", name=text["menu"], exact=True).click()
+    header.get_by_role("menuitem", name=text["delete"], exact=True).click()
+    # "Delete Extension 102?": the dialog names what goes.
+    dialog = page.locator("dialog-box")
+    dialog.get_by_text(title, exact=False).wait_for(state="visible")
+    confirm = dialog.get_by_role("button", name=text["confirm_delete"], exact=True)
+    confirm.click()
+    confirm.wait_for(state="hidden")
+    row.wait_for(state="detached")
     if any(
         domain == DOMAIN and unique_id.endswith(f"_{extension}")
         for entry in ws(instance.api, {"type": "config/device_registry/list"})[0]
@@ -245,7 +256,8 @@ def remove_extension(
     ):
         raise E2EError(f"The device of extension {extension} is still there")
     say(
-        f"    [{language}] extension {extension} removed: its device went, the account stays"
+        f"    [{language}] extension {extension} removed from its ⋮ menu: its device went, "
+        "the account stays"
     )
 
 
@@ -321,11 +333,12 @@ def calls_to_return(
 ) -> None:
     """The missed call is an item of the extension's Calls to return; a callback ticks it.
 
-    Opened from the sidebar's To-do lists, as a user finds it.
+    Opened by the list's own address: the To-do panel reads `?entity_id` only when it first
+    renders, so after a click on the sidebar's To-do lists it would stay on the first list
+    (extension 101's), which failed the Russian run.
     """
     entity_id = instance.entity_id(extension, "calls_to_return")
     page = browser.page
-    page.locator('ha-sidebar a[href="/todo"]').click()
     browser.navigate(f"/todo?entity_id={entity_id}")
     item = page.locator("ha-check-list-item", has_text=CALLER_NAME).first
     item.wait_for()
