@@ -13,10 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 import contextlib
 import gc
-import json
 import logging
 import math
-import os
 from pathlib import Path
 import sys
 import time
@@ -37,7 +35,7 @@ from .hass import (
     home_assistant,
     wait_connected,
 )
-from .run import ROOT, _percentile, cpu_pressure, environment, memory
+from .run import ROOT, _percentile, environment, memory, write_figures
 from .workload import Workload, messages
 
 FIRST_EXTENSION: Final = 1001
@@ -387,18 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)
     env = environment()
     results = asyncio.run(main_async(args))
-    path = args.json or ROOT / ".bench" / f"office-{env['date'].replace(':', '')}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    results["environment"] = {
-        **env,
-        "load_average_at_end": os.getloadavg(),
-        "cpu_pressure_at_end": cpu_pressure(),
-    }
-    results["options"] = {
-        key: str(value) if isinstance(value, Path) else value
-        for key, value in vars(args).items()
-    }
-    path.write_text(json.dumps(results, indent=2))
+    path = write_figures(results, env, args, "office-")
     print(table(results, env))
     print(f"\nFigures written to {path}")
 

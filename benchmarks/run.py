@@ -747,7 +747,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("homeassistant.loader").setLevel(logging.ERROR)
     env = environment()
     results = asyncio.run(main_async(args))
-    path = args.json or ROOT / ".bench" / f"{env['date'].replace(':', '')}.json"
+    path = write_figures(results, env, args)
+    if not args.profile:
+        print(table(results, env))
+    print(f"\nFigures written to {path}")
+
+
+def write_figures(
+    results: dict[str, Any],
+    env: dict[str, Any],
+    args: argparse.Namespace,
+    prefix: str = "",
+) -> Path:
+    """Write the figures, the machine's state and the options to .bench/ (or --json)."""
+    path = args.json or ROOT / ".bench" / f"{prefix}{env['date'].replace(':', '')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     results["environment"] = {
         **env,
@@ -759,9 +772,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for key, value in vars(args).items()
     }
     path.write_text(json.dumps(results, indent=2))
-    if not args.profile:
-        print(table(results, env))
-    print(f"\nFigures written to {path}")
+    return Path(path)
 
 
 if __name__ == "__main__":
