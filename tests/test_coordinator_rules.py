@@ -1,0 +1,60 @@
+"""Rules of the coordinator and the account that the other tests leave implicit."""
+
+import asyncio
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from mango_simulator import MangoSimulator
+from mango_simulator.wire import PATH_CHANNEL
+
+from .conftest import extension_subentry
+
+
+@pytest.mark.parametrize("provisioned", [True, False])
+async def test_an_extension_removed_while_connecting_sends_nothing_more(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    provisioned: bool,
+) -> None:
+    """Removed while its first channel request is out: no provisioning, no websocket later.
+
+    The PBX has it (it would register) or not (it would be provisioned).
+    """
+    if provisioned:
+        simulator.provision("102")
+    method, channel = simulator._routes[PATH_CHANNEL]
+    asked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def held_channel(request: Any, params: Any) -> dict[str, Any]:
+        if params.text("EXTENSION") == "102":
+            asked.set()
+            await release.wait()
+        return await channel(request, params)
+
+    simulator._routes[PATH_CHANNEL] = (method, held_channel)
+    subentry = ConfigSubentry(**extension_subentry("102"))
+    hass.config_entries.async_add_subentry(init_integration, subentry)
+    async with asyncio.timeout(5):
+        await asked.wait()
+
+    assert hass.config_entries.async_remove_subentry(
+        init_integration, subentry.subentry_id
+    )
+    await hass.async_block_till_done()
+    release.set()
+    # Time for a connection that went on to open its websocket and register.
+    for _ in range(20):
+        await asyncio.sleep(0.02)
+        await hass.async_block_till_done()
+
+    assert [
+        r.path for r in simulator.requests if r.params.get("EXTENSION") == "102"
+    ] == [PATH_CHANNEL]
+    assert not simulator.is_registered("102")
+    assert simulator.open_websockets == 1
