@@ -1,10 +1,11 @@
 """Rules of the coordinator and the account that the other tests leave implicit."""
 
 import asyncio
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -15,7 +16,15 @@ from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
 from mango_simulator import MangoSimulator
 from mango_simulator.wire import PATH_CHANNEL
 
-from .conftest import TOKEN, extension_of, extension_subentry, wait_until
+from .conftest import (
+    TOKEN,
+    extension_of,
+    extension_subentry,
+    wait_connected,
+    wait_until,
+)
+
+CALL_STATE = "sensor.extension_101_call_state"
 
 
 @pytest.mark.parametrize("provisioned", [True, False])
@@ -91,3 +100,27 @@ async def test_removing_a_refused_extension_ends_its_repair_issue(
 
     assert issues() == []
     assert simulator.is_registered("101")
+
+
+@pytest.mark.blip_grace
+async def test_a_refused_token_shows_at_once_not_after_the_grace(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A channel that will not come back by itself is no blip: unavailable now, said once."""
+    channel = extension_of(init_integration).channel
+    channel._retry_minimum = channel._retry_maximum = 0.01
+    channel._auth_confirm_after = 0.1
+    simulator.revoke_token(TOKEN)
+
+    await wait_until(hass.config_entries.flow.async_progress)
+    # Well within the 10 s a blip is given.
+    await wait_connected(hass, connected=False, seconds=2)
+    assert hass.states.get(CALL_STATE).state == STATE_UNAVAILABLE
+    assert [
+        record.levelno
+        for record in caplog.records
+        if "101 lost its connection" in record.getMessage()
+    ] == [logging.INFO]
