@@ -7,12 +7,20 @@ from typing import Any
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_TOKEN, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from custom_components.mango_office.config_flow import account_key
-from custom_components.mango_office.const import CONF_BASE_URL, DOMAIN
+from custom_components.mango_office.const import CONF_BASE_URL, CONF_EXTENSION, DOMAIN
 from mango_simulator import MangoSimulator
 from mango_simulator.wire import PATH_CHANNEL
 
@@ -124,3 +132,84 @@ async def test_a_refused_token_shows_at_once_not_after_the_grace(
         for record in caplog.records
         if "101 lost its connection" in record.getMessage()
     ] == [logging.INFO]
+
+
+@pytest.mark.parametrize("simulator", ["vpbx"], indirect=True)
+async def test_a_recording_link_that_fails_says_why_in_the_debug_log(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The news comes without a link, and the debug log tells which recording and why."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.mango_office")
+    records = async_capture_events(hass, "mango_office_record")
+    simulator.fail_next("record", mode="500")
+    ids = await simulator.incoming_answered("101", duration=42)
+    await wait_until(
+        lambda: any(event.data["event_type"] == "available" for event in records)
+    )
+
+    assert records[-1].data["url"] is None
+    [line] = [
+        record
+        for record in caplog.records
+        if record.getMessage().startswith("No link yet for recording")
+    ]
+    assert line.levelno == logging.DEBUG
+    assert ids["record_id"] in line.getMessage()
+    assert "500" in line.getMessage()
+
+
+async def test_an_extension_migrated_with_an_older_key_keeps_its_device_and_entities(
+    hass: HomeAssistant, simulator: MangoSimulator
+) -> None:
+    """0.1 made its ids from an older key: the same device and entities carry on, no copies."""
+    former = "older-key_101"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        version=1,
+        title="MANGO OFFICE 101",
+        unique_id=former,
+        data={
+            CONF_TOKEN: TOKEN,
+            CONF_EXTENSION: "101",
+            CONF_BASE_URL: simulator.base_url,
+        },
+    )
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, former)},
+        manufacturer="MANGO OFFICE",
+        name="Extension 101",
+    )
+    registry = er.async_get(hass)
+    registry.async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"{former}_call_state",
+        config_entry=entry,
+        device_id=device.id,
+        suggested_object_id="extension_101_call_state",
+    )
+
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    [account] = hass.config_entries.async_entries(DOMAIN)
+    await wait_until(lambda: extension_of(account, "101").connected)
+    await hass.async_block_till_done()
+
+    assert hass.states.get(CALL_STATE).state == "idle"
+    assert hass.states.get(f"{CALL_STATE}_2") is None
+    entity = registry.async_get(CALL_STATE)
+    assert entity is not None
+    assert entity.unique_id == f"{former}_call_state"
+    assert entity.device_id == device.id
+    extension_devices = [
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), account.entry_id)
+        if d.model_id != "account"
+    ]
+    assert [d.identifiers for d in extension_devices] == [{(DOMAIN, former)}]
+    assert await hass.config_entries.async_unload(account.entry_id)
