@@ -7,7 +7,6 @@ that payloads.py builds, and publishes a new ``MangoData``; each entity
 writes only when what it shows changed.
 """
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -132,8 +131,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         self._connection = ConnectionWatch(
             hass, self.extension, self._become_unavailable
         )
-        self._task: asyncio.Task[None] | None = None
-        self._provisioning = False
 
     @property
     def connected(self) -> bool:
@@ -143,7 +140,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
     @callback
     def async_start(self) -> None:
         """Start delivering, once the entities are there to show it."""
-        self._task = self.config_entry.async_create_background_task(
+        self.config_entry.async_create_background_task(
             self.hass, self._async_run(), name=f"{self.name} push channel"
         )
 
@@ -152,7 +149,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
 
         An extension the service refuses to provision is a repair issue; the others go on.
         """
-        self._provisioning = True
         try:
             await self.channel.connect_or_provision()
         except MangoApiError as err:
@@ -163,8 +159,6 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         except MangoError as err:
             # The channel retries on its own, and says what it was.
             LOGGER.debug("Connecting extension %s failed: %s", self.extension, err)
-        finally:
-            self._provisioning = False
         async_clear_refused(self.hass, self.config_entry.entry_id, self.subentry_id)
         await self.channel.run()
 
@@ -172,12 +166,10 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         """Close the channel (delivering what it still holds), then save once.
 
         Unloading, removing the extension and Home Assistant stopping all come
-        here; the channel's close waits for the first one to finish.
+        here; the channel's close waits for the first one to finish, and
+        stops a first connection (or provisioning) under way.
         """
         await super().async_shutdown()
-        if self._task is not None and self._provisioning:
-            # Nothing is open yet: stop before the channel opens anything.
-            self._task.cancel()
         await self.channel.close()
         self._connection.cancel()
         await self.records.async_close()

@@ -550,3 +550,53 @@ async def test_the_last_error_is_kept_short_with_its_time(
     assert channel.stats.last_error.startswith("RuntimeError: a bug: and more")
     assert len(channel.stats.last_error) == 500
     assert channel.stats.last_error_at is not None
+
+
+class AnswerHeldBack(MangoClient):
+    """A client that takes a while to read register's answer (a busy event loop)."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        """Talk to the simulator with the accepted token."""
+        super().__init__(session, TOKEN, base_url=base_url)
+        self.answered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def register(
+        self,
+        extension: str,
+        channel: str,
+        *,
+        limit: int = DEFAULT_MISSED_EVENTS_LIMIT,
+        more: bool = False,
+    ) -> MissedEventsBatch:
+        """Register, then hold the answer until released."""
+        batch = await super().register(extension, channel, limit=limit, more=more)
+        self.answered.set()
+        await self.release.wait()
+        return batch
+
+
+async def test_closed_while_the_first_register_is_answered_it_unregisters(
+    session: aiohttp.ClientSession, simulator: MangoSimulator
+) -> None:
+    """A close that comes while connect_or_provision() reads register's answer unregisters.
+
+    The service registered the extension; cut short there, the channel would
+    leave it registered, and the service would not keep its events as missed.
+    """
+    simulator.provision(EXTENSION)
+    client = AnswerHeldBack(session, simulator.base_url)
+    channel = MangoChannel(client, EXTENSION, on_event=lambda *_: None)
+    connecting = asyncio.create_task(channel.connect_or_provision())
+    await client.answered.wait()
+
+    closing = asyncio.create_task(channel.close())
+    await asyncio.sleep(0.05)
+    client.release.set()
+    await closing
+
+    assert [r.params for r in simulator.requests_to("session/unregister")] == [
+        {"EXTENSION": EXTENSION}
+    ]
+    assert connecting.done()
+    assert channel.state is ChannelState.CLOSED

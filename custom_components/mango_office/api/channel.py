@@ -10,7 +10,7 @@ import logging
 import random
 import struct
 import time
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 
@@ -170,6 +170,8 @@ class MangoChannel:
         # Ends a backoff early: the channel closing, or the service back.
         self._wake = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
+        # The task in connect_or_provision(), which close() stops as it stops run().
+        self._connecting_task: asyncio.Task[Any] | None = None
         # The watchdog of the websocket: set _dead when it stopped answering.
         self._watchdog: asyncio.TimerHandle | None = None
         self._ping_task: asyncio.Task[None] | None = None
@@ -222,10 +224,13 @@ class MangoChannel:
         administrator removed. Raises MangoApiError when it refuses to
         provision it too, another MangoError when it cannot be used now.
         """
+        self._connecting_task = asyncio.current_task()
         try:
             await self.connect()
         except MangoApiError:
             await self.client.create_user(self.extension)
+        finally:
+            self._connecting_task = None
 
     async def run(self) -> None:
         """Deliver events until close(), reconnecting whenever the connection drops.
@@ -355,7 +360,7 @@ class MangoChannel:
         self._wake.set()
         try:
             if (
-                task := self._run_task
+                task := self._run_task or self._connecting_task
             ) is not None and task is not asyncio.current_task():
                 await self._stop(task)
             await self._close_websocket()
