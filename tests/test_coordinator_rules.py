@@ -7,11 +7,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_TOKEN, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -19,7 +15,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.mango_office.config_flow import account_key
 from custom_components.mango_office.const import CONF_BASE_URL, CONF_EXTENSION, DOMAIN
 from mango_simulator import MangoSimulator
 from mango_simulator.wire import PATH_CHANNEL
@@ -79,35 +74,6 @@ async def test_an_extension_removed_while_connecting_sends_nothing_more(
     ] == [PATH_CHANNEL]
     assert not simulator.is_registered("102")
     assert simulator.open_websockets == 1
-
-
-async def test_removing_a_refused_extension_ends_its_repair_issue(
-    hass: HomeAssistant, simulator: MangoSimulator
-) -> None:
-    """The user deletes an extension the PBX refused (not through the issue): the issue goes."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        version=2,
-        unique_id=account_key(TOKEN),
-        data={CONF_TOKEN: TOKEN, CONF_BASE_URL: simulator.base_url},
-        subentries_data=[extension_subentry("101"), extension_subentry("109")],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    registry = ir.async_get(hass)
-
-    def issues() -> list[ir.IssueEntry]:
-        return [i for i in registry.issues.values() if i.domain == DOMAIN]
-
-    await wait_until(lambda: len(issues()) == 1)
-    await wait_until(lambda: extension_of(entry, "101").connected)
-    [refused] = [s for s in entry.subentries.values() if s.unique_id == "109"]
-
-    assert hass.config_entries.async_remove_subentry(entry, refused.subentry_id)
-    await hass.async_block_till_done()
-
-    assert issues() == []
-    assert simulator.is_registered("101")
 
 
 @pytest.mark.blip_grace

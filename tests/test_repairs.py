@@ -111,3 +111,19 @@ async def test_remove_the_extension(
     ) == ["Extension 101", "MANGO OFFICE account"]
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue.issue_id) is None
     assert simulator.is_registered("101")
+
+
+async def test_removing_a_refused_extension_ends_its_repair_issue(
+    hass: HomeAssistant,
+    refused: tuple[MockConfigEntry, ir.IssueEntry],
+    simulator: MangoSimulator,
+) -> None:
+    """The user deletes an extension the PBX refused (not through the issue): the issue goes."""
+    entry, _ = refused
+    [subentry] = [s for s in entry.subentries.values() if s.unique_id == "109"]
+
+    assert hass.config_entries.async_remove_subentry(entry, subentry.subentry_id)
+    await hass.async_block_till_done()
+
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
+    assert simulator.is_registered("101")
