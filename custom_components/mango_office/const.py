@@ -34,6 +34,8 @@ EVENT_CALL: Final = "mango_office_call"
 EVENT_RECORD: Final = "mango_office_record"
 EVENT_IVR: Final = "mango_office_ivr"
 EVENT_ROUTE_RESULT: Final = "mango_office_route_result"
+# The Call event entity's key: the activity log's row of a call goes on it.
+CALL_EVENT_KEY: Final = "call"
 
 # Event types of the other event entities (the call's are news of calls.py).
 RECORDING_AVAILABLE: Final = "available"

@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .activity import async_log_call, call_is_over
 from .api import (
     CallEvent,
     ChannelState,
@@ -217,10 +218,18 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
         news: list[Notification]
         match event:
             case CallEvent():
-                items = self.records.handle_call(
+                items, call = self.records.handle_call(
                     event, now=dt_util.utcnow(), replayed=replayed
                 )
                 news = [call_notification(item, replayed=replayed) for item in items]
+                if call_is_over(items):
+                    async_log_call(
+                        self.hass,
+                        call,
+                        name=self.config_entry.subentries[self.subentry_id].title,
+                        unique_id=self.unique_id,
+                        replayed=replayed,
+                    )
             case RecordEvent(url=None) if event.available:
                 # The VPBX API tells a finished recording by its id: the link
                 # comes on request, and the news with it.

@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .account import ACCOUNT_EVENT_KEYS, MangoAccount, MangoConfigEntry
 from .calls import CALL_ANSWERED, CALL_ENDED, CALL_EVENT_TYPES, CALL_MISSED
 from .const import (
+    CALL_EVENT_KEY,
     EVENT_CALL,
     EVENT_IVR,
     EVENT_RECORD,
@@ -39,7 +40,7 @@ class MangoEventEntityDescription(EventEntityDescription):
 
 EVENTS: tuple[MangoEventEntityDescription, ...] = (
     MangoEventEntityDescription(
-        key="call",
+        key=CALL_EVENT_KEY,
         translation_key="call",
         event_types=CALL_EVENT_TYPES,
         kind=EVENT_CALL,

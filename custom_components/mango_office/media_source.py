@@ -7,7 +7,6 @@ Titles are in the server's language: the Media panel does not say whose
 browser asks.
 """
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Final, override
 from urllib.parse import quote, unquote
@@ -23,19 +22,17 @@ from homeassistant.components.media_source import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util
 
 from .account import MangoConfigEntry
 from .const import ACCOUNT_TITLE, DOMAIN
 from .coordinator import MangoCoordinator
 from .history import HistoryCall, Recording
-from .phonebook import display_number
 from .views import mime_type_of, recording_path
+from .words import Words, async_load_words, talk_time, who
 
 # The Media panel's list is one page: a busy day shows its latest calls.
 MAX_CALLS_A_DAY: Final = 500
-_MESSAGE: Final = f"component.{DOMAIN}.exceptions.{{}}.message"
 # A day as the server's language writes dates (numbers only: no month names to translate).
 DATE_FORMAT: Final = "%Y-%m-%d"
 DATE_FORMATS: Final = {"ru": "%d.%m.%Y"}
@@ -130,7 +127,7 @@ class MangoMediaSource(MediaSource):
         coordinator = entry.runtime_data.coordinators.get(parts[1])
         if coordinator is None or len(parts) > 3:
             raise _unknown(BrowseError, item)
-        words = await self._words()
+        words = await async_load_words(self.hass)
         if len(parts) == 2:
             return self._days(entry, coordinator, words)
         try:
@@ -143,7 +140,7 @@ class MangoMediaSource(MediaSource):
         self,
         entry: MangoConfigEntry,
         coordinator: MangoCoordinator,
-        words: Callable[..., str],
+        words: Words,
     ) -> BrowseMediaSource:
         days = sorted(
             {
@@ -171,7 +168,7 @@ class MangoMediaSource(MediaSource):
         entry: MangoConfigEntry,
         coordinator: MangoCoordinator,
         day: date,
-        words: Callable[..., str],
+        words: Words,
     ) -> BrowseMediaSource:
         calls = [
             call
@@ -217,31 +214,19 @@ class MangoMediaSource(MediaSource):
             None if entry is None else entry.runtime_data.coordinators.get(subentry_id)
         )
 
-    async def _words(self) -> Callable[..., str]:
-        strings = await translation.async_get_translations(
-            self.hass, self.hass.config.language, "exceptions", {DOMAIN}
-        )
-        return lambda key, **values: strings[_MESSAGE.format(key)].format(**values)
 
-
-def call_title(call: HistoryCall, words: Callable[..., str]) -> str:
+def call_title(call: HistoryCall, words: Words) -> str:
     """E.g. "14:02 · incoming · Ivan Petrov · 3:25" (in the words given)."""
-    if call.name is not None:
-        who = call.name
-    elif call.number is not None:
-        who = display_number(call.number)
-    else:
-        who = words("media_hidden_number")
     if call.outcome is None:
         how = words("media_in_progress")
     elif call.talk_time is not None:
-        how = _duration(call.talk_time)
+        how = talk_time(call.talk_time)
     else:
         how = words(f"media_outcome_{call.outcome}")
     parts = [
         dt_util.as_local(call.started_at).strftime("%H:%M"),
         words(f"media_direction_{call.direction}"),
-        who,
+        who(call, words),
         how,
     ]
     if call.recordings and playable(call) is None:
@@ -249,13 +234,7 @@ def call_title(call: HistoryCall, words: Callable[..., str]) -> str:
     return " · ".join(parts)
 
 
-def _duration(seconds: int) -> str:
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
-
-
-def _day_title(day: date, words: Callable[..., str], language: str) -> str:
+def _day_title(day: date, words: Words, language: str) -> str:
     dated = day.strftime(DATE_FORMATS.get(language.partition("-")[0], DATE_FORMAT))
     today = dt_util.now().date()
     if day == today:

@@ -15,6 +15,7 @@ from .const import DOMAIN, LOGGER
 from .history import (
     CallHistory,
     CallsToReturn,
+    HistoryCall,
     StoredHistory,
     history_as_dict,
     restore_history,
@@ -115,10 +116,12 @@ class HistoryStore(_BatchedStore[StoredHistory]):
         )
         self.history, self.calls_to_return = restore_history(extension, stored)
 
-    def remember(self, event: CallEvent, news: Sequence[CallNews]) -> None:
+    def remember(self, event: CallEvent, news: Sequence[CallNews]) -> HistoryCall:
         """Write a call event into the history; an ended call may change the list."""
-        self.calls_to_return.handle(self.history.handle(event, news))
+        call = self.history.handle(event, news)
+        self.calls_to_return.handle(call)
         self.schedule_save()
+        return call
 
     def remember_recording(self, event: RecordEvent) -> None:
         """Keep what the service tells of a recording of a call in the history."""
@@ -180,12 +183,11 @@ class ExtensionRecords:
 
     def handle_call(
         self, event: CallEvent, *, now: datetime, replayed: bool
-    ) -> list[CallNews]:
-        """Follow a call event; what it changed for the extension's call."""
+    ) -> tuple[list[CallNews], HistoryCall]:
+        """Follow a call event; what it changed for the extension's call, and the call in the history."""
         news = self.tracker.handle(event, now=now, replayed=replayed)
         self._calls.schedule_save()
-        self._history.remember(event, news)
-        return news
+        return news, self._history.remember(event, news)
 
     def remember_recording(self, event: RecordEvent) -> None:
         """Keep a recording with its call."""

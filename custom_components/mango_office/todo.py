@@ -15,17 +15,16 @@ from homeassistant.components.todo import (
     TodoListEntityFeature,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import translation
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .account import MangoConfigEntry
-from .const import DOMAIN
 from .coordinator import MangoCoordinator
 from .entity import MangoEntity
 from .history import ReturnItem
 from .phonebook import display_number
+from .words import Words, async_load_words
 
 # Push only: the list changes with what the coordinator was told.
 PARALLEL_UPDATES = 0
@@ -33,7 +32,6 @@ PARALLEL_UPDATES = 0
 CALLS_TO_RETURN = EntityDescription(
     key="calls_to_return", translation_key="calls_to_return"
 )
-_SUMMARY_KEY = f"component.{DOMAIN}.exceptions.todo_item.message"
 
 
 async def async_setup_entry(
@@ -43,13 +41,10 @@ async def async_setup_entry(
 ) -> None:
     """Set up the list of calls to return of each extension."""
     # The items read in the installation's language, as the entities' names do.
-    strings = await translation.async_get_translations(
-        hass, hass.config.language, "exceptions", {DOMAIN}
-    )
-    summary = strings[_SUMMARY_KEY]
+    words = await async_load_words(hass)
     entry.runtime_data.async_add_entities_with(
         lambda coordinator: async_add_entities(
-            [MangoCallsToReturn(coordinator, CALLS_TO_RETURN, summary)],
+            [MangoCallsToReturn(coordinator, CALLS_TO_RETURN, words)],
             config_subentry_id=coordinator.subentry_id,
         )
     )
@@ -70,11 +65,11 @@ class MangoCallsToReturn(MangoEntity, TodoListEntity):
         self,
         coordinator: MangoCoordinator,
         description: EntityDescription,
-        summary: str,
+        words: Words,
     ) -> None:
-        """Word the items with `summary` (who, how many missed, when last)."""
+        """Word the items (who, how many missed, when last) with `words`."""
         super().__init__(coordinator, description)
-        self._summary = summary
+        self._words = words
         self._shown: Sequence[ReturnItem] | None = None
         self._worded: dict[str, tuple[ReturnItem, TodoItem]] = {}
 
@@ -107,7 +102,8 @@ class MangoCallsToReturn(MangoEntity, TodoListEntity):
         number = display_number(item.number)
         return TodoItem(
             uid=item.uid,
-            summary=self._summary.format(
+            summary=self._words(
+                "todo_item",
                 who=number if item.name is None else f"{item.name} · {number}",
                 missed=item.missed,
                 time=dt_util.as_local(item.last_missed_at).strftime("%H:%M"),
