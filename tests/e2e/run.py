@@ -74,6 +74,7 @@ TEXT: Final = {
         "ringing": "Ringing",
         "talking": "Talking",
         "unknown": "Unknown",
+        "missed_from": f"Missed call from {CALLER_NAME}",
     },
     "ru": {
         "log_in": "Войти",
@@ -95,6 +96,7 @@ TEXT: Final = {
         "ringing": "Входящий вызов",
         "talking": "Разговор",
         "unknown": "Неизвестно",
+        "missed_from": f"Пропущенный звонок: {CALLER_NAME}",
     },
 }
 
@@ -296,7 +298,7 @@ def watch_a_call(
 def missed_call_counts(
     browser: Browser, instance: Instance, language: str, extension: str
 ) -> None:
-    """A missed call raises the dashboard's count of missed calls from 0 to 1."""
+    """A missed call raises the dashboard's count of missed calls from 0 to 1, and is in its activity."""
     # One section per extension, in the order of their numbers.
     missed = browser.page.locator(
         "hui-tile-card", has_text=TEXT[language]["missed_calls"]
@@ -305,6 +307,13 @@ def missed_call_counts(
     instance.scenario("incoming_missed", extension=extension, caller=CALLER)
     missed.get_by_text("1", exact=True).wait_for()
     say(f"    [{language}] a missed call: the count went from 0 to 1")
+    # The extension's activity card: the call's own row names who called.
+    browser.page.locator("hui-sections-view").locator("hui-grid-section").nth(
+        EXTENSIONS.index(extension)
+    ).locator(
+        "ha-logbook-entry", has_text=TEXT[language]["missed_from"]
+    ).first.wait_for()
+    say(f"    [{language}] the activity card reads {TEXT[language]['missed_from']!r}")
 
 
 # Whether the to-do item naming someone shows ticked (the list's items live in shadow roots).
