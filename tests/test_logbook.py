@@ -205,6 +205,9 @@ def test_every_call_that_ended_has_its_words(
 
     assert "+7 495 123-45-67" in message
     assert ("3:25" in message) == (outcome == OUTCOME_ANSWERED)
+    if direction == "internal" and outcome != OUTCOME_ANSWERED:
+        # No direction of its own to say it by: the history's word for how it went.
+        assert message.endswith(strings[f"media_outcome_{outcome}"]["message"])
 
 
 async def _rows(

@@ -3,8 +3,9 @@
 The path of a message: the channel (api/) parses it and drops repeats and
 stale ones; the coordinator hands a ``/call`` event to the call tracker
 (calls.py, kept by storage.py with the call history), fires the bus events
-that payloads.py builds, and publishes a new ``MangoData``; each entity
-writes only when what it shows changed.
+that payloads.py builds (and, when a call is over, its activity log row:
+activity.py), and publishes a new ``MangoData``; each entity writes only
+when what it shows changed.
 """
 
 from collections.abc import Callable, Mapping, Sequence

@@ -1,9 +1,8 @@
-"""The integration's own words in the server's language: item titles, list items, log rows.
+"""The integration's own words in the server's language: media titles, to-do items, log rows.
 
-They live in the strings' "exceptions" part, the one Home Assistant lets an
-integration read for text of its own; the Media panel, the to-do list and
-the activity log do not say whose browser asks, so they read as the server
-is set up.
+They live in the "exceptions" part of strings.json, the part whose keys an
+integration names freely. The Media panel, the to-do list and the activity
+log do not say whose browser asks, so they read as the server is set up.
 """
 
 from collections.abc import Callable
