@@ -61,6 +61,26 @@ async def test_plays_the_recording(
         assert simulator.url not in header
 
 
+async def test_head_says_what_get_would_without_the_audio(
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+) -> None:
+    """A renderer that asks with HEAD first learns the type and size; nothing else comes."""
+    path = await record(simulator, init_integration)
+    client = await hass_client()
+
+    response = await client.head(path)
+
+    assert response.status == HTTPStatus.OK
+    assert response.headers["Content-Type"] == "audio/wav"
+    assert response.headers["Content-Length"] == str(SIZE)
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert await response.read() == b""
+    # The connection carries the next request: no audio was left on it.
+    assert (await client.get(path)).status == HTTPStatus.OK
+
+
 @pytest.mark.parametrize(
     "seek",
     [

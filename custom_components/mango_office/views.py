@@ -4,7 +4,7 @@ MANGO OFFICE hands out a recording's link; such links expire. The view plays
 the link it has (the freshest it fetched, else the one the service pushed,
 kept in the call history) and asks the service for a fresh one when that
 fails, as core's reolink asks its cameras. It passes Range requests on, so
-players can seek.
+players can seek, and answers HEAD as GET without the audio.
 """
 
 from collections.abc import Mapping
@@ -140,6 +140,15 @@ class RecordingView(HomeAssistantView):
                 )
             link = None
 
+    async def head(
+        self, request: web.Request, entry_id: str, subentry_id: str, record_id: str
+    ) -> web.StreamResponse:
+        """What GET answers, without the audio: some DLNA renderers ask so before they play.
+
+        The link is still asked with GET: a signed link may be good for GET alone.
+        """
+        return await self.get(request, entry_id, subentry_id, record_id)
+
     def _coordinator(self, entry_id: str, subentry_id: str) -> MangoCoordinator | None:
         entry: MangoConfigEntry | None = self.hass.config_entries.async_get_entry(
             entry_id
@@ -176,8 +185,9 @@ async def _relay(
     )
     try:
         await response.prepare(request)
-        async for chunk in upstream.content.iter_chunked(CHUNK_SIZE):
-            await response.write(chunk)
+        if request.method != hdrs.METH_HEAD:
+            async for chunk in upstream.content.iter_chunked(CHUNK_SIZE):
+                await response.write(chunk)
         await response.write_eof()
     except (aiohttp.ClientError, TimeoutError, ConnectionResetError) as err:
         # The player went away (it does when it seeks), or the link stalled.
