@@ -98,12 +98,7 @@ async def test_a_callback_is_one_row_per_happening(
     ids = await simulator.outgoing_callback(
         EXTENSION, destination="+79161234567", talk_seconds=0
     )
-    await wait_until(
-        lambda: (
-            hass.states.get(CALL_EVENT).attributes["call_id"] == ids["call_id"]
-            and hass.states.get(CALL_EVENT).attributes["event_type"] == "ended"
-        )
-    )
+    await _wait_ended(hass, ids["call_id"])
 
     rows = await _rows(hass, hass_ws_client, start, [CALL_EVENT])
 
@@ -125,12 +120,7 @@ async def test_answered_elsewhere_and_answered_here(
     ids = await simulator.incoming_answered(
         EXTENSION, caller="+79161234567", record=False
     )
-    await wait_until(
-        lambda: (
-            hass.states.get(CALL_EVENT).attributes["call_id"] == ids["call_id"]
-            and hass.states.get(CALL_EVENT).attributes["event_type"] == "ended"
-        )
-    )
+    await _wait_ended(hass, ids["call_id"])
 
     rows = await _rows(hass, hass_ws_client, start, [CALL_EVENT])
 
@@ -227,6 +217,16 @@ async def _rows(
     await client.send_json_auto_id(request)
     result: list[dict[str, Any]] = (await client.receive_json())["result"]
     return result
+
+
+async def _wait_ended(hass: HomeAssistant, call_id: str) -> None:
+    """Until the Call entity shows that call's end."""
+    await wait_until(
+        lambda: (
+            hass.states.get(CALL_EVENT).attributes["call_id"] == call_id
+            and hass.states.get(CALL_EVENT).attributes["event_type"] == "ended"
+        )
+    )
 
 
 def _event_types(rows: list[dict[str, Any]]) -> list[str]:
