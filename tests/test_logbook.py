@@ -1,20 +1,25 @@
 """The activity log: the call event entity's rows, and one row a call that names the other party."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY, patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import logbook
 from homeassistant.components.recorder import Recorder
-from homeassistant.const import STATE_UNKNOWN
+from homeassistant.const import EVENT_LOGBOOK_ENTRY, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import translation
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -130,6 +135,7 @@ async def test_answered_elsewhere_and_answered_here(
     ]
 
 
+@pytest.mark.usefixtures("disable_translations_once")
 async def test_in_the_servers_language_and_told_later(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -137,30 +143,58 @@ async def test_in_the_servers_language_and_told_later(
     simulator: MangoSimulator,
     hass_ws_client: WebSocketGenerator,
 ) -> None:
-    """In Russian once the server speaks it; a call told after an absence says when it was."""
+    """In the server's language once its strings are in; a call told later says when it rang.
+
+    Home Assistant does not load the integration's strings in a new language of
+    the server by itself: the first row asks for them and is English.
+    (A fresh translation cache: the test session's shared one may hold Russian.)
+    """
     await _setup_logbook(hass)
     start = dt_util.utcnow() - timedelta(seconds=1)
     await hass.config.async_update(language="ru")
-    # As Home Assistant's own listener does when its language changes.
-    await translation.async_load_integrations(hass, {DOMAIN})
-    await simulator.incoming_missed(EXTENSION)
-    await wait_until(
-        lambda: hass.states.get(CALL_EVENT).attributes["event_type"] == "missed"
-    )
+    for rows_seen in (1, 2):
+        await simulator.incoming_missed(EXTENSION)
+        await wait_for_state(hass, MISSED_CALLS, str(rows_seen))
+        await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await push_call(simulator, "away", 1, "APPEARED")
     await push_call(simulator, "away", 2, "DISCONNECTED", disconnect_reason=1110)
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await wait_connected(hass)
-    await wait_for_state(hass, MISSED_CALLS, "2")
+    await wait_for_state(hass, MISSED_CALLS, "3")
 
     rows = await _rows(hass, hass_ws_client, start, [CALL_EVENT])
 
-    # When the call rang (its first message's time), not when it was told.
-    at = dt_util.as_local(dt_util.utc_from_timestamp(TIMESTAMP + 1)).strftime("%H:%M")
+    # When the call rang (its first message's time, days ago), not when it was told.
+    rang = dt_util.as_local(dt_util.utc_from_timestamp(TIMESTAMP + 1))
     assert _messages(rows) == [
+        "Missed call from Ivan Petrov",
         "Пропущенный звонок: Ivan Petrov",
-        f"Пропущенный звонок: Ivan Petrov (в {at}, сообщено позже)",
+        f"Пропущенный звонок: Ivan Petrov (в {rang:%d.%m.%Y %H:%M}, сообщено позже)",
+    ]
+
+
+async def test_a_row_without_the_call_entity(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    init_integration: MockConfigEntry,
+    simulator: MangoSimulator,
+) -> None:
+    """With the Call entity gone from the registry the row still comes, under the extension's name.
+
+    As Home Assistant's own logbook_entry: no entity_id at all rather than a null one.
+    """
+    rows = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
+    entity_registry.async_remove(CALL_EVENT)
+    await simulator.incoming_missed(EXTENSION)
+    await wait_for_state(hass, MISSED_CALLS, "1")
+
+    assert [row.data for row in rows] == [
+        {
+            "name": "Extension 101",
+            "message": "Missed call from Ivan Petrov",
+            "domain": DOMAIN,
+        }
     ]
 
 
@@ -171,33 +205,71 @@ def test_every_call_that_ended_has_its_words(
     language: str, direction: str, outcome: str
 ) -> None:
     """Each way a call can end, either way, names the other party; an answer says how long."""
-    strings = json.loads((INTEGRATION / language).read_text())["exceptions"]
-    call = HistoryCall(
-        entry_id="e1",
-        direction=direction,
-        number="+74951234567",
-        name=None,
-        started_at=dt_util.utcnow(),
-        answered_at=None,
-        ended_at=dt_util.utcnow(),
-        talk_time=205 if outcome == OUTCOME_ANSWERED else None,
-        outcome=outcome,
-        transfers=(),
-        recordings=(),
-        legs=("c1",),
+    strings = _strings(language)
+    call = _ended_call(
+        direction, outcome, talk_time=205 if outcome == OUTCOME_ANSWERED else None
     )
 
-    message = activity_message(
-        call,
-        lambda key, **values: strings[key]["message"].format(**values),
-        replayed=False,
-    )
+    message = activity_message(call, _words(strings), "en", replayed=False)
 
     assert "+7 495 123-45-67" in message
     assert ("3:25" in message) == (outcome == OUTCOME_ANSWERED)
     if direction == "internal" and outcome != OUTCOME_ANSWERED:
         # No direction of its own to say it by: the history's word for how it went.
         assert message.endswith(strings[f"media_outcome_{outcome}"]["message"])
+
+
+def test_told_later_the_same_day_says_the_time_only(
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call told later that rang today needs no date."""
+    freezer.move_to("2026-12-03T12:00:00+00:00")
+    rang = dt_util.utcnow() - timedelta(hours=2)
+    call = _ended_call("in", "missed", name="Ivan Petrov", started_at=rang)
+
+    message = activity_message(
+        call, _words(_strings("strings.json")), "en", replayed=True
+    )
+
+    assert message == (
+        f"Missed call from Ivan Petrov (at {dt_util.as_local(rang):%H:%M}, told later)"
+    )
+
+
+def _ended_call(
+    direction: str,
+    outcome: str,
+    *,
+    name: str | None = None,
+    talk_time: int | None = None,
+    started_at: datetime | None = None,
+) -> HistoryCall:
+    """A call with +7 495 123-45-67 that ended so."""
+    started_at = started_at or dt_util.utcnow()
+    return HistoryCall(
+        entry_id="e1",
+        direction=direction,
+        number="+74951234567",
+        name=name,
+        started_at=started_at,
+        answered_at=None,
+        ended_at=started_at,
+        talk_time=talk_time,
+        outcome=outcome,
+        transfers=(),
+        recordings=(),
+        legs=("c1",),
+    )
+
+
+def _strings(file: str) -> dict[str, Any]:
+    """The integration's own messages in one of its translation files."""
+    strings: dict[str, Any] = json.loads((INTEGRATION / file).read_text())["exceptions"]
+    return strings
+
+
+def _words(strings: dict[str, Any]) -> Callable[..., str]:
+    return lambda key, **values: strings[key]["message"].format(**values)
 
 
 async def _rows(

@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .activity import async_log_call, call_is_over
+from .activity import ActivityLog
 from .api import (
     CallEvent,
     ChannelState,
@@ -128,6 +128,7 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
             to_return=records.calls_to_return.items,
         )
         self._held = HeldNews()
+        self._activity = ActivityLog(hass, subentry.title, unique_id)
         self._live = False
         """Whether the channel is connected and every missed event is in."""
         self._connection = ConnectionWatch(
@@ -222,15 +223,10 @@ class MangoCoordinator(DataUpdateCoordinator[MangoData]):
                 items, call = self.records.handle_call(
                     event, now=dt_util.utcnow(), replayed=replayed
                 )
-                news = [call_notification(item, replayed=replayed) for item in items]
-                if call_is_over(items):
-                    async_log_call(
-                        self.hass,
-                        call,
-                        name=self.config_entry.subentries[self.subentry_id].title,
-                        unique_id=self.unique_id,
-                        replayed=replayed,
-                    )
+                self._deliver([call_notification(i, replayed=replayed) for i in items])
+                # After the news: the call's row follows the Call entity's own.
+                self._activity.async_log(items, call, replayed=replayed)
+                return
             case RecordEvent(url=None) if event.available:
                 # The VPBX API tells a finished recording by its id: the link
                 # comes on request, and the news with it.

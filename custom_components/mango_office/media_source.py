@@ -29,13 +29,10 @@ from .const import ACCOUNT_TITLE, DOMAIN
 from .coordinator import MangoCoordinator
 from .history import HistoryCall, Recording
 from .views import mime_type_of, recording_path
-from .words import Words, async_load_words, talk_time, who
+from .words import Words, async_load_words, day_text, talk_time, who
 
 # The Media panel's list is one page: a busy day shows its latest calls.
 MAX_CALLS_A_DAY: Final = 500
-# A day as the server's language writes dates (numbers only: no month names to translate).
-DATE_FORMAT: Final = "%Y-%m-%d"
-DATE_FORMATS: Final = {"ru": "%d.%m.%Y"}
 
 
 async def async_get_media_source(hass: HomeAssistant) -> MangoMediaSource:
@@ -235,7 +232,7 @@ def call_title(call: HistoryCall, words: Words) -> str:
 
 
 def _day_title(day: date, words: Words, language: str) -> str:
-    dated = day.strftime(DATE_FORMATS.get(language.partition("-")[0], DATE_FORMAT))
+    dated = day_text(day, language)
     today = dt_util.now().date()
     if day == today:
         return words("media_today", date=dated)

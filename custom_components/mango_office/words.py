@@ -6,10 +6,12 @@ log do not say whose browser asks, so they read as the server is set up.
 """
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import translation
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .history import HistoryCall
@@ -19,6 +21,9 @@ type Words = Callable[..., str]
 """A message by key, filled in with the values given."""
 
 _MESSAGE: Final = "component." + DOMAIN + ".exceptions.{}.message"
+# A day as the server's language writes dates (numbers only: no month names to translate).
+DATE_FORMAT: Final = "%Y-%m-%d"
+DATE_FORMATS: Final = {"ru": "%d.%m.%Y"}
 
 
 async def async_load_words(hass: HomeAssistant) -> Words:
@@ -32,13 +37,24 @@ async def async_load_words(hass: HomeAssistant) -> Words:
 
 @callback
 def cached_words(hass: HomeAssistant) -> Words:
-    """As async_load_words, without waiting: English until a new language is loaded."""
-    return _words(
-        translation.async_get_cached_translations(
-            hass, hass.config.language, "exceptions", DOMAIN
-        )
-        or translation.async_get_cached_translations(hass, "en", "exceptions", DOMAIN)
+    """As async_load_words, without waiting.
+
+    Home Assistant loads a new language of the server only for what asks for
+    it: until the integration's strings in it are loaded (asked for here),
+    its words are English.
+    """
+    strings = translation.async_get_cached_translations(
+        hass, hass.config.language, "exceptions", DOMAIN
     )
+    if not strings:
+        hass.async_create_background_task(
+            translation.async_load_integrations(hass, {DOMAIN}),
+            f"{DOMAIN} strings in {hass.config.language}",
+        )
+        strings = translation.async_get_cached_translations(
+            hass, "en", "exceptions", DOMAIN
+        )
+    return _words(strings)
 
 
 def _words(strings: dict[str, str]) -> Words:
@@ -59,3 +75,16 @@ def talk_time(seconds: int) -> str:
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+def day_text(day: date, language: str) -> str:
+    """A day as the server's language writes it: "2026-12-03", "03.12.2026"."""
+    return day.strftime(DATE_FORMATS.get(language.partition("-")[0], DATE_FORMAT))
+
+
+def moment_text(moment: datetime, language: str) -> str:
+    """The local time, "14:02"; with its day before it when that is not today."""
+    local = dt_util.as_local(moment)
+    if local.date() == dt_util.now().date():
+        return local.strftime("%H:%M")
+    return f"{day_text(local.date(), language)} {local:%H:%M}"
