@@ -12,7 +12,7 @@ from homeassistant.components import logbook
 from homeassistant.components.recorder import Recorder
 from homeassistant.const import EVENT_LOGBOOK_ENTRY, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, translation
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -155,7 +155,8 @@ async def test_in_the_servers_language_and_told_later(
     for rows_seen in (1, 2):
         await simulator.incoming_missed(EXTENSION)
         await wait_for_state(hass, MISSED_CALLS, str(rows_seen))
-        await hass.async_block_till_done()
+        # The strings the first row asked for are loaded in the background.
+        await wait_until(lambda: translation.async_translations_loaded(hass, {DOMAIN}))
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await push_call(simulator, "away", 1, "APPEARED")
     await push_call(simulator, "away", 2, "DISCONNECTED", disconnect_reason=1110)
