@@ -44,9 +44,15 @@ INTEGRATION = Path(__file__).parent.parent / "custom_components" / "mango_office
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(
-    recorder_mock: Recorder, enable_custom_integrations: None
+    disable_translations_once: None,
+    recorder_mock: Recorder,
+    enable_custom_integrations: None,
 ) -> None:
-    """The recorder's database must be prepared before Home Assistant starts."""
+    """The recorder's database, and a translation cache of each test's own, before Home Assistant starts.
+
+    The test session's shared cache may hold the Russian strings another module loaded, which
+    would hide how a change of the server's language loads them.
+    """
 
 
 async def test_a_missed_call_names_who_called(
@@ -135,7 +141,6 @@ async def test_answered_elsewhere_and_answered_here(
     ]
 
 
-@pytest.mark.usefixtures("disable_translations_once")
 async def test_in_the_servers_language_and_told_later(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -147,7 +152,6 @@ async def test_in_the_servers_language_and_told_later(
 
     Home Assistant does not load the integration's strings in a new language of
     the server by itself: the first row asks for them and is English.
-    (A fresh translation cache: the test session's shared one may hold Russian.)
     """
     await _setup_logbook(hass)
     start = dt_util.utcnow() - timedelta(seconds=1)
