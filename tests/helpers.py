@@ -8,6 +8,9 @@ from .conftest import EXTENSION
 
 TIMESTAMP = 1_790_000_000
 """The unix time of a call message's seq 0; seq n is n seconds later."""
+NO_TALK = ("0:00", "0:01")
+"""The talk time of a call hung up as soon as answered: the service stamps whole seconds, so the
+answer and the end may fall in two of them (it did once in some 60 runs of the logbook tests)."""
 
 
 def call_message(

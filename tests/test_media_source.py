@@ -21,7 +21,7 @@ from custom_components.mango_office.media_source import call_title, identifier, 
 from mango_simulator import MangoSimulator
 
 from .conftest import CALLER_NAME, EXTENSION, extension_of, wait_until
-from .helpers import push_call
+from .helpers import NO_TALK, push_call
 
 ROOT = "media-source://mango_office"
 
@@ -99,9 +99,12 @@ async def test_browse_account_extension_day_calls(
     titles = [child.title for child in day.children]
     assert len(titles) == 2
     history = extension_of(media).records.history
-    assert titles == [
-        f"{local_time(history.get(missed['entry_id']))} · incoming · +7 495 000-00-02 · missed",
-        f"{local_time(history.get(recorded['entry_id']))} · incoming · {CALLER_NAME} · 0:00",
+    assert titles in [
+        [
+            f"{local_time(history.get(missed['entry_id']))} · incoming · +7 495 000-00-02 · missed",
+            f"{local_time(history.get(recorded['entry_id']))} · incoming · {CALLER_NAME} · {talk}",
+        ]
+        for talk in NO_TALK
     ]
     assert [child.can_play for child in day.children] == [False, True]
     # Listed as tracks: a play button where there is something to play.
@@ -157,7 +160,10 @@ async def test_a_recording_not_ready_yet(
     call = next(iter(history.calls.values()))
 
     day = await media_source.async_browse_media(hass, day_id(media))
-    assert day.children[0].title.endswith(" · 0:00 · recording not ready yet")
+    assert any(
+        day.children[0].title.endswith(f" · {talk} · recording not ready yet")
+        for talk in NO_TALK
+    )
     assert not day.children[0].can_play
     with pytest.raises(media_source.Unresolvable) as raised:
         await media_source.async_resolve_media(
